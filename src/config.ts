@@ -1,0 +1,224 @@
+import { readFileSync } from 'node:fs';
+import { cpus, freemem, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { Command, Option } from 'commander';
+import { z } from 'zod';
+
+/** Memory a session costs, used to size the default session cap. */
+const BYTES_PER_SESSION = 300 * 1024 * 1024;
+
+/** Default cap: what memory allows at ~300 MB a session, capped at 4 × cores, at least 2. */
+export function defaultMaxSessions(totalBytes = totalmem(), cores = cpus().length): number {
+  return Math.max(2, Math.min(4 * cores, Math.floor(totalBytes / BYTES_PER_SESSION)));
+}
+
+type Kind = 'string' | 'int' | 'boolean' | 'list';
+
+interface OptionSpec {
+  /** Flag name without dashes; the env var is BROWSER_FLEET_ + upper snake case of it. */
+  flag: string;
+  kind: Kind;
+  description: string;
+  /** Shown in --help; the real default lives in the schema. */
+  defaultText?: string;
+}
+
+/**
+ * Every option, once. Flag names and units follow @playwright/mcp where it has the same option
+ * (times in milliseconds).
+ */
+const SPECS = {
+  host: { flag: 'host', kind: 'string', description: 'address to bind', defaultText: '127.0.0.1' },
+  port: { flag: 'port', kind: 'int', description: 'port to listen on (0 picks a free one)', defaultText: '8931' },
+  executablePath: { flag: 'executable-path', kind: 'string', description: 'path to the Chromium to launch', defaultText: 'found automatically' },
+  headless: { flag: 'headless', kind: 'boolean', description: 'run browsers headless (--no-headless for headed, needs a display)', defaultText: 'true' },
+  viewportSize: { flag: 'viewport-size', kind: 'string', description: 'browser viewport as WIDTHxHEIGHT', defaultText: '1280x720' },
+  userAgent: { flag: 'user-agent', kind: 'string', description: 'user agent string for every session' },
+  ignoreHttpsErrors: { flag: 'ignore-https-errors', kind: 'boolean', description: 'ignore HTTPS certificate errors', defaultText: 'false' },
+  caps: { flag: 'caps', kind: 'list', description: 'extra capabilities to enable: unsafe-code', defaultText: 'none' },
+  outputDir: { flag: 'output-dir', kind: 'string', description: 'root of per-session output directories', defaultText: '$TMPDIR/browser-fleet' },
+  uploadRoot: { flag: 'upload-root', kind: 'string', description: 'directory whose files browser_file_upload may read besides the session directory' },
+  timeoutAction: { flag: 'timeout-action', kind: 'int', description: 'deadline of one tool call, ms', defaultText: '5000' },
+  timeoutNavigation: { flag: 'timeout-navigation', kind: 'int', description: 'deadline of a navigation, ms', defaultText: '60000' },
+  snapshotMaxChars: { flag: 'snapshot-max-chars', kind: 'int', description: 'largest inline snapshot, characters', defaultText: '40000' },
+  imageMaxBytes: { flag: 'image-max-bytes', kind: 'int', description: 'largest inline screenshot, bytes', defaultText: '4194304' },
+  maxSessions: { flag: 'max-sessions', kind: 'int', description: 'most concurrent sessions', defaultText: 'memory / 300 MB, at most 4 x cores, at least 2' },
+  queueSize: { flag: 'queue-size', kind: 'int', description: 'new sessions that may wait for a slot', defaultText: '16' },
+  queueTimeout: { flag: 'queue-timeout', kind: 'int', description: 'how long a new session waits for a slot, ms', defaultText: '30000' },
+  minFreeMemoryMb: { flag: 'min-free-memory-mb', kind: 'int', description: 'refuse new sessions below this much free memory, MB', defaultText: '512' },
+  maxPages: { flag: 'max-pages', kind: 'int', description: 'most tabs per session', defaultText: '5' },
+  idleTimeout: { flag: 'idle-timeout', kind: 'int', description: 'close a session idle this long, ms (0: never)', defaultText: '1800000' },
+  sessionLifetime: { flag: 'session-lifetime', kind: 'int', description: 'close a session this long after it started, ms (0: never)', defaultText: '0' },
+  prewarm: { flag: 'prewarm', kind: 'int', description: 'workers kept started with a browser, waiting for sessions', defaultText: '1' },
+  heartbeatInterval: { flag: 'heartbeat-interval', kind: 'int', description: 'how often workers are pinged, ms', defaultText: '5000' },
+  heartbeatTimeout: { flag: 'heartbeat-timeout', kind: 'int', description: 'a worker silent this long is killed and replaced, ms', defaultText: '15000' },
+  workerStartTimeout: { flag: 'worker-start-timeout', kind: 'int', description: 'how long a worker may take to launch its browser, ms', defaultText: '30000' },
+  shutdownTimeout: { flag: 'shutdown-timeout', kind: 'int', description: 'how long shutdown waits for calls in flight, ms', defaultText: '10000' },
+  authToken: { flag: 'auth-token', kind: 'list', description: 'bearer token clients must send (repeatable)' },
+  authTokensFile: { flag: 'auth-tokens-file', kind: 'string', description: 'file with one bearer token per line' },
+  noAuth: { flag: 'no-auth', kind: 'boolean', description: 'allow a non-loopback bind without tokens', defaultText: 'false' },
+  allowedHosts: { flag: 'allowed-hosts', kind: 'list', description: 'Host header values accepted besides the bound address and loopback names' },
+  allowedClientOrigins: { flag: 'allowed-client-origins', kind: 'list', description: 'Origin header values accepted on /mcp (default: loopback origins of this server)' },
+  allowedOrigins: { flag: 'allowed-origins', kind: 'list', description: 'origins the browsers may request; all others are blocked (default: all)' },
+  blockedOrigins: { flag: 'blocked-origins', kind: 'list', description: 'origins the browsers may not request' },
+  blockPrivateNetworks: { flag: 'block-private-networks', kind: 'boolean', description: 'block browser requests to loopback, link-local and private addresses', defaultText: 'false' },
+  bodyLimit: { flag: 'body-limit', kind: 'int', description: 'largest request body, bytes', defaultText: '4194304' },
+  logLevel: { flag: 'log-level', kind: 'string', description: 'trace, debug, info, warn, error, fatal or silent', defaultText: 'info' },
+} as const satisfies Record<string, OptionSpec>;
+
+type Key = keyof typeof SPECS;
+
+const positiveInt = z.number().int().min(1);
+const ms = z.number().int().min(0);
+const viewport = z.string().regex(/^\d+x\d+$/, 'must look like 1280x720');
+
+/** The one schema every option goes through, whatever its source. */
+export const configSchema = z.object({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(8931),
+  executablePath: z.string().optional(),
+  headless: z.boolean().default(true),
+  viewportSize: viewport.default('1280x720'),
+  userAgent: z.string().optional(),
+  ignoreHttpsErrors: z.boolean().default(false),
+  caps: z.array(z.enum(['unsafe-code'])).default([]),
+  outputDir: z.string().default(join(tmpdir(), 'browser-fleet')),
+  uploadRoot: z.string().optional(),
+  timeoutAction: positiveInt.default(5000),
+  timeoutNavigation: positiveInt.default(60000),
+  snapshotMaxChars: positiveInt.default(40000),
+  imageMaxBytes: positiveInt.default(4 * 1024 * 1024),
+  maxSessions: positiveInt.default(() => defaultMaxSessions()),
+  queueSize: z.number().int().min(0).default(16),
+  queueTimeout: ms.default(30000),
+  minFreeMemoryMb: z.number().int().min(0).default(512),
+  maxPages: positiveInt.default(5),
+  idleTimeout: ms.default(30 * 60 * 1000),
+  sessionLifetime: ms.default(0),
+  prewarm: z.number().int().min(0).default(1),
+  heartbeatInterval: positiveInt.default(5000),
+  heartbeatTimeout: positiveInt.default(15000),
+  workerStartTimeout: positiveInt.default(30000),
+  shutdownTimeout: ms.default(10000),
+  authToken: z.array(z.string().min(1)).default([]),
+  authTokensFile: z.string().optional(),
+  noAuth: z.boolean().default(false),
+  allowedHosts: z.array(z.string()).default([]),
+  allowedClientOrigins: z.array(z.string()).default([]),
+  allowedOrigins: z.array(z.string()).default([]),
+  blockedOrigins: z.array(z.string()).default([]),
+  blockPrivateNetworks: z.boolean().default(false),
+  bodyLimit: positiveInt.default(4 * 1024 * 1024),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+}).strict();
+
+/** The parsed, frozen configuration passed down from the CLI entry; nothing else reads process.env. */
+export type Config = Readonly<z.output<typeof configSchema>>;
+/** What callers (tests, the CLI) may set; everything else takes its default. */
+export type ConfigInput = z.input<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function envName(flag: string): string {
+  return `BROWSER_FLEET_${flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+function coerce(key: Key, raw: string | string[] | boolean, source: string): unknown {
+  const spec: OptionSpec = SPECS[key];
+  if (spec.kind === 'list') {
+    const items = Array.isArray(raw) ? raw : String(raw).split(',');
+    return items.flatMap((item) => item.split(',')).map((s) => s.trim()).filter(Boolean);
+  }
+  if (spec.kind === 'boolean') {
+    if (typeof raw === 'boolean') return raw;
+    const text = String(raw).toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(text)) return true;
+    if (['0', 'false', 'no', 'off'].includes(text)) return false;
+    throw new ConfigError(`${source}: expected true or false, got "${raw}"`);
+  }
+  if (spec.kind === 'int') {
+    const text = String(raw);
+    if (!/^-?\d+$/.test(text)) throw new ConfigError(`${source}: expected a whole number, got "${raw}"`);
+    return Number(text);
+  }
+  return String(raw);
+}
+
+/** Builds the commander program; shared by parsing and --help. */
+export function buildProgram(): Command {
+  const program = new Command('browser-fleet')
+    .description('MCP server for browser automation: one worker process and one browser per session.')
+    .option('--config <file>', 'JSON file of options (keys as in the camelCase schema)')
+    .allowExcessArguments(false)
+    .exitOverride();
+  for (const [key, spec] of Object.entries(SPECS) as [Key, OptionSpec][]) {
+    const help = `${spec.description}${spec.defaultText ? ` (default: ${spec.defaultText})` : ''} [env ${envName(spec.flag)}]`;
+    let option: Option;
+    if (spec.kind === 'boolean') {
+      option = new Option(`--${spec.flag}`, help);
+      if (spec.flag !== 'no-auth' && spec.defaultText === 'true') {
+        program.addOption(option.argParser(() => true));
+        program.addOption(new Option(`--no-${spec.flag}`).hideHelp());
+        continue;
+      }
+    } else if (spec.kind === 'list') {
+      option = new Option(`--${spec.flag} <values...>`, help).argParser((v: string, prev?: string[]) => [...(prev ?? []), v]);
+    } else {
+      option = new Option(`--${spec.flag} <value>`, help);
+    }
+    option.attributeName = () => key;
+    program.addOption(option);
+  }
+  return program;
+}
+
+/**
+ * Parses options once: flags > environment (BROWSER_FLEET_*) > --config FILE (JSON) > defaults.
+ * A bad value throws a ConfigError naming the option.
+ */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
+  const program = buildProgram();
+  program.parse(argv, { from: 'user' });
+  const flags = program.opts() as Record<string, unknown>;
+
+  const merged: Record<string, unknown> = {};
+  const configFile = (flags.config as string | undefined) ?? env.BROWSER_FLEET_CONFIG;
+  if (configFile) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(configFile, 'utf8'));
+    } catch (error) {
+      throw new ConfigError(`--config ${configFile}: ${(error as Error).message}`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(`--config ${configFile}: expected a JSON object`);
+    Object.assign(merged, parsed);
+  }
+  for (const [key, spec] of Object.entries(SPECS) as [Key, OptionSpec][]) {
+    const value = env[envName(spec.flag)];
+    if (value !== undefined && value !== '') merged[key] = coerce(key, value, envName(spec.flag));
+  }
+  for (const key of Object.keys(SPECS) as Key[]) {
+    const value = flags[key];
+    if (value !== undefined) merged[key] = coerce(key, value as string, `--${SPECS[key].flag}`);
+  }
+  return parseConfig(merged);
+}
+
+/** Validates an options object (already typed) against the schema; used by tests and loadConfig. */
+export function parseConfig(input: Record<string, unknown>): Config {
+  const result = configSchema.safeParse(input);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const key = String(issue.path[0] ?? '');
+    const name = key in SPECS ? `--${SPECS[key as Key].flag}` : key ? `"${key}"` : 'config';
+    throw new ConfigError(`${name}: ${issue.message}`);
+  }
+  return Object.freeze(result.data);
+}
+
+/** Free memory in bytes; a function so the supervisor can be given another in tests. */
+export function freeMemoryBytes(): number {
+  return freemem();
+}

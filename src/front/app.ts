@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { Hono, type Context } from 'hono';
+import type { Config } from '../config.ts';
+import { FleetError, toFleetError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { Supervisor } from '../supervisor/supervisor.ts';
+import { createMcpSession, type McpSession } from './mcp-session.ts';
+
+/** What the app's routes need; built by src/server.ts. */
+export interface AppDeps {
+  config: Config;
+  supervisor: Supervisor;
+  log: Logger;
+}
+
+/** Variables middlewares set on the Hono context. */
+export interface AppEnv {
+  Variables: {
+    /** Fingerprint of the bearer token the request carried (set by the auth guard). */
+    owner?: string;
+  };
+}
+
+/** Answers a refusal in the JSON-RPC shape MCP clients expect, with the HTTP status of its code. */
+export function refusal(c: Context, error: FleetError, id: string | number | null = null): Response {
+  const headers: Record<string, string> = {};
+  if (error.retryAfter !== undefined) headers['Retry-After'] = String(error.retryAfter);
+  return c.json(error.toJsonRpc(id), error.status as 400, headers);
+}
+
+/** The live MCP sessions of the front, by session id. */
+export class SessionRoutes {
+  private readonly sessions = new Map<string, McpSession & { owner?: string }>();
+
+  constructor(private readonly deps: AppDeps) {
+    deps.supervisor.onSessionEnded = (id) => this.drop(id);
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /** Removes the session and closes its transport; later requests with its id get 404. */
+  drop(id: string): void {
+    const session = this.sessions.get(id);
+    if (!session) return;
+    this.sessions.delete(id);
+    void session.transport.close();
+  }
+
+  /** POST/GET/DELETE /mcp. */
+  async handle(c: Context<AppEnv>): Promise<Response> {
+    const owner = c.get('owner');
+    const sessionId = c.req.header('mcp-session-id');
+    if (sessionId) {
+      const session = this.sessions.get(sessionId);
+      // A session is usable only with the token that created it; to anyone else it does not exist.
+      if (!session || session.owner !== owner) return refusal(c, new FleetError('SESSION_NOT_FOUND', 'Session not found'));
+      return session.transport.handleRequest(c.req.raw);
+    }
+    if (c.req.method !== 'POST') return refusal(c, new FleetError('BAD_REQUEST', 'Bad Request: Mcp-Session-Id header is required'));
+
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      return refusal(c, new FleetError('PARSE_ERROR', 'Parse error: the body is not valid JSON'));
+    }
+    if (!isInitializeRequest(body)) return refusal(c, new FleetError('BAD_REQUEST', 'Bad Request: Mcp-Session-Id header is required'));
+    return this.initialize(c, body, owner);
+  }
+
+  private async initialize(c: Context, body: unknown, owner: string | undefined): Promise<Response> {
+    const { supervisor, config, log } = this.deps;
+    const id = randomUUID();
+    const requestId = (body as { id?: string | number }).id ?? null;
+    try {
+      await supervisor.open(id, owner);
+    } catch (error) {
+      const fleetError = toFleetError(error, 'WORKER_START_FAILED');
+      log.warn({ sessionId: id, code: fleetError.code, err: fleetError.message }, 'session refused');
+      return refusal(c, fleetError, requestId);
+    }
+    const session = createMcpSession({
+      sessionId: id,
+      config,
+      supervisor,
+      onClosed: (closedId) => {
+        this.sessions.delete(closedId);
+        void supervisor.end(closedId, 'deleted');
+      },
+      onDeleted: (closedId) => {
+        this.sessions.delete(closedId);
+        return supervisor.end(closedId, 'deleted');
+      },
+    });
+    await session.server.connect(session.transport);
+    this.sessions.set(id, { ...session, owner });
+    return session.transport.handleRequest(c.req.raw, { parsedBody: body });
+  }
+
+  /** Closes every transport (shutdown). */
+  closeAll(): void {
+    for (const id of [...this.sessions.keys()]) this.drop(id);
+  }
+}
+
+/** The front's HTTP app: MCP on /mcp and operations routes. */
+export function createApp(deps: AppDeps): { app: Hono<AppEnv>; routes: SessionRoutes } {
+  const app = new Hono<AppEnv>();
+  const routes = new SessionRoutes(deps);
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.on(['POST', 'GET', 'DELETE'], '/mcp', (c) => routes.handle(c));
+
+  app.onError((error, c) => {
+    const fleetError = toFleetError(error);
+    if (fleetError.code === 'INTERNAL') deps.log.error({ err: error }, 'unhandled error');
+    return refusal(c, fleetError);
+  });
+  return { app, routes };
+}

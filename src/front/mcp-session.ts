@@ -1,0 +1,91 @@
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import { CallToolRequestSchema, type CallToolResult, ErrorCode, ListToolsRequestSchema, McpError, type Tool as McpTool } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import type { Config } from '../config.ts';
+import { toFleetError } from '../errors.ts';
+import type { ToolResult } from '../ipc/protocol.ts';
+import type { Supervisor } from '../supervisor/supervisor.ts';
+import { enabledTools } from '../tools/registry.ts';
+import { normalizeLegacyArgs, type Tool } from '../tools/tool.ts';
+
+/** Server name and version reported in `initialize`. */
+export const SERVER_INFO = { name: 'browser-fleet', version: '0.1.0' };
+
+/** One MCP session as the front holds it: the SDK's server and transport. */
+export interface McpSession {
+  server: Server;
+  transport: WebStandardStreamableHTTPServerTransport;
+}
+
+/** JSON Schema of a tool's input, as @playwright/mcp publishes it (zod 4, output side). */
+export function toolInputSchema(tool: Tool): McpTool['inputSchema'] {
+  const { $schema: _ignored, ...schema } = z.toJSONSchema(tool.input) as Record<string, unknown>;
+  return schema as McpTool['inputSchema'];
+}
+
+/** Tool list entries, computed once per capability set. */
+function listEntries(tools: Tool[]): McpTool[] {
+  return tools.map((tool) => ({
+    name: tool.name,
+    title: tool.title,
+    description: tool.description,
+    inputSchema: toolInputSchema(tool),
+    annotations: { title: tool.title, ...tool.annotations },
+  }));
+}
+
+function errorResult(text: string): ToolResult {
+  return { content: [{ type: 'text', text: `### Error\n${text}` }], isError: true };
+}
+
+/** Readable text for a zod failure: which field, what was wrong. */
+export function describeInvalid(tool: string, error: z.ZodError): string {
+  const lines = error.issues.map((issue) => `- ${issue.path.length ? issue.path.join('.') : '(arguments)'}: ${issue.message}`);
+  return `Invalid arguments for ${tool}:\n${lines.join('\n')}`;
+}
+
+/**
+ * Builds the MCP server of one session. It lists tools and validates arguments with the tools'
+ * own zod schemas, then forwards each call to the session's worker. We use the SDK's low-level
+ * Server rather than McpServer.registerTool because the advertised schema (`target` required)
+ * and the accepted input (`ref` as an alias) differ, which registerTool cannot express.
+ */
+export function createMcpSession(options: {
+  sessionId: string;
+  config: Config;
+  supervisor: Supervisor;
+  /** The transport closed (DELETE, shutdown, or the supervisor ended the session). */
+  onClosed: (sessionId: string) => void;
+  /** DELETE from the client; awaited before the 200, so the worker is gone when the client hears back. */
+  onDeleted: (sessionId: string) => Promise<void>;
+}): McpSession {
+  const { sessionId, config, supervisor } = options;
+  const tools = enabledTools(config.caps);
+  const byName = new Map(tools.map((tool) => [tool.name, tool]));
+  const entries = listEntries(tools);
+
+  const server = new Server(SERVER_INFO, { capabilities: { tools: {} } });
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: entries }));
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
+    const tool = byName.get(request.params.name);
+    if (!tool) throw new McpError(ErrorCode.InvalidParams, `Tool "${request.params.name}" not found`);
+    const parsed = tool.input.safeParse(normalizeLegacyArgs(request.params.arguments ?? {}));
+    if (!parsed.success) return errorResult(describeInvalid(tool.name, parsed.error));
+    const timeoutMs = (tool.navigates ? config.timeoutNavigation : config.timeoutAction) + 2000;
+    try {
+      return await supervisor.callTool(sessionId, tool.name, request.params.arguments ?? {}, { timeoutMs, signal: extra.signal });
+    } catch (error) {
+      const fleetError = toFleetError(error);
+      return errorResult(`${fleetError.message} [${fleetError.code}]`);
+    }
+  });
+
+  const transport = new WebStandardStreamableHTTPServerTransport({
+    sessionIdGenerator: () => sessionId,
+    maxRequestBodySize: config.bodyLimit,
+    onsessionclosed: options.onDeleted,
+  });
+  transport.onclose = () => options.onClosed(sessionId);
+  return { server, transport };
+}

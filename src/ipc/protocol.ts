@@ -1,0 +1,114 @@
+import type { WireError } from '../errors.ts';
+
+/** Bumped on any incompatible change; the worker reports it in READY and the front refuses a mismatch. */
+export const IPC_VERSION = 1;
+
+/** Browser settings a worker launches with; also what `browser_open` may change. */
+export interface BrowserOptions {
+  executablePath: string;
+  headless: boolean;
+  viewport: { width: number; height: number };
+  userAgent?: string;
+  ignoreHttpsErrors: boolean;
+}
+
+/** Everything a worker needs to know, sent once in the STARTUP message. */
+export interface WorkerSettings {
+  browser: BrowserOptions;
+  /** The session's own directory: screenshots, downloads and other files go here only. */
+  outputDir: string;
+  uploadRoot?: string;
+  timeoutAction: number;
+  timeoutNavigation: number;
+  snapshotMaxChars: number;
+  imageMaxBytes: number;
+  maxPages: number;
+  caps: string[];
+  allowedOrigins: string[];
+  blockedOrigins: string[];
+  blockPrivateNetworks: boolean;
+}
+
+/** One content block of a tool result, as MCP renders it. */
+export type ContentBlock =
+  | { type: 'text'; text: string }
+  | { type: 'image'; data: string; mimeType: string };
+
+/** A tool's answer: what the MCP `tools/call` result will carry. */
+export type ToolResult = {
+  content: ContentBlock[];
+  isError?: boolean;
+};
+
+/** What the worker can tell about itself, for /sessions and metrics. */
+export interface WorkerStatus {
+  browserPid?: number;
+  pages: number;
+  url: string;
+}
+
+/** Request methods the front calls on a worker: params in, result out. */
+export interface Methods {
+  'tool.call': { params: { name: string; args: Record<string, unknown> }; result: ToolResult };
+  'browser.reopen': { params: { headless?: boolean; width?: number; height?: number }; result: WorkerStatus };
+  status: { params: Record<string, never>; result: WorkerStatus };
+  ping: { params: Record<string, never>; result: { at: number } };
+  shutdown: { params: Record<string, never>; result: { closed: true } };
+}
+
+export type Method = keyof Methods;
+
+/** Events a worker sends without being asked. */
+export interface Events {
+  /** The browser process went away on its own (crash, kill). */
+  'browser.disconnected': { reason: string };
+  /** A line of worker output worth logging with the session's id. */
+  log: { level: 'debug' | 'info' | 'warn' | 'error'; msg: string; data?: Record<string, unknown> };
+}
+
+export type EventName = keyof Events;
+
+/** Front → worker, first message: settings to launch with. */
+export interface StartupMessage { type: 'startup'; version: number; settings: WorkerSettings }
+/** Worker → front, once the browser is up. */
+export interface ReadyMessage { type: 'ready'; version: number; workerPid: number; browserPid?: number }
+/** Worker → front, when start-up failed; the worker exits after sending it. */
+export interface StartFailedMessage { type: 'start-failed'; error: WireError }
+/** Front → worker: run a method. `deadline` is epoch ms after which the worker gives up. */
+export interface RequestMessage<M extends Method = Method> { type: 'request'; id: number; method: M; params: Methods[M]['params']; deadline: number }
+/** Front → worker: abandon request `id`. */
+export interface CancelMessage { type: 'cancel'; id: number; reason?: string }
+/** Worker → front: the answer to request `id`. */
+export type ResponseMessage<M extends Method = Method> =
+  | { type: 'response'; id: number; ok: true; result: Methods[M]['result'] }
+  | { type: 'response'; id: number; ok: false; error: WireError };
+/** Worker → front: something happened. */
+export interface EventMessage<E extends EventName = EventName> { type: 'event'; name: E; data: Events[E] }
+
+export type ToWorker = StartupMessage | RequestMessage | CancelMessage;
+export type FromWorker = ReadyMessage | StartFailedMessage | ResponseMessage | EventMessage;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+/** Shape check for frames from a worker; anything else is logged and dropped by the caller. */
+export function isFromWorker(v: unknown): v is FromWorker {
+  if (!isObject(v) || typeof v.type !== 'string') return false;
+  switch (v.type) {
+    case 'ready': return typeof v.version === 'number' && typeof v.workerPid === 'number';
+    case 'start-failed': return isObject(v.error) && typeof v.error.code === 'string';
+    case 'response': return typeof v.id === 'number' && typeof v.ok === 'boolean';
+    case 'event': return typeof v.name === 'string' && isObject(v.data);
+    default: return false;
+  }
+}
+
+/** Shape check for frames from the front. */
+export function isToWorker(v: unknown): v is ToWorker {
+  if (!isObject(v) || typeof v.type !== 'string') return false;
+  switch (v.type) {
+    case 'startup': return typeof v.version === 'number' && isObject(v.settings);
+    case 'request': return typeof v.id === 'number' && typeof v.method === 'string' && typeof v.deadline === 'number';
+    case 'cancel': return typeof v.id === 'number';
+    default: return false;
+  }
+}

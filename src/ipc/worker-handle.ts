@@ -1,0 +1,241 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { FleetError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import {
+  IPC_VERSION, isFromWorker,
+  type EventMessage, type Events, type FromWorker, type Method, type Methods, type ToWorker, type WorkerSettings,
+} from './protocol.ts';
+
+/** The worker program every session runs; tests may point at a fixture instead. */
+export const WORKER_ENTRY = fileURLToPath(new URL('../../workers/worker.ts', import.meta.url));
+const TSX_LOADER = import.meta.resolve('tsx');
+
+/** How a worker is started. */
+export interface WorkerHandleOptions {
+  settings: WorkerSettings;
+  log: Logger;
+  /** Program to fork; defaults to the real worker. */
+  entry?: string;
+  /** How long the worker may take to answer READY, ms. */
+  startTimeout: number;
+}
+
+interface Pending {
+  method: Method;
+  resolve: (value: unknown) => void;
+  reject: (error: FleetError) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** Why a worker ended, as the supervisor reports it. */
+export interface WorkerExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** True when the front asked for the end (close, kill); false for a crash. */
+  expected: boolean;
+}
+
+/**
+ * The front's side of one worker process: start-up handshake, typed requests with deadlines and
+ * cancellation, events, and ending the whole process group.
+ */
+export class WorkerHandle extends EventEmitter<{
+  event: [EventMessage];
+  exit: [WorkerExit];
+}> {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  browserPid?: number;
+  readonly startedAt = Date.now();
+  /** Resolves once READY arrived; rejects when start-up failed. */
+  readonly ready: Promise<void>;
+  private readonly log: Logger;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private ending = false;
+  private exited = false;
+  private readonly exitPromise: Promise<WorkerExit>;
+
+  constructor(options: WorkerHandleOptions) {
+    super();
+    this.log = options.log;
+    // detached: the worker leads its own process group, so its browser can be killed with it.
+    this.child = fork(options.entry ?? WORKER_ENTRY, [], {
+      execArgv: ['--import', TSX_LOADER],
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'advanced',
+    });
+    if (this.child.pid === undefined) throw new FleetError('WORKER_START_FAILED', 'could not fork a worker process');
+    this.pid = this.child.pid;
+    this.captureOutput();
+
+    this.exitPromise = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => {
+        this.exited = true;
+        const exit = { code, signal, expected: this.ending };
+        this.failPending(exit);
+        resolve(exit);
+        this.emit('exit', exit);
+      });
+    });
+
+    this.ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new FleetError('WORKER_START_FAILED', `worker did not start within ${options.startTimeout} ms`));
+        this.kill();
+      }, options.startTimeout);
+      const onMessage = (raw: unknown) => {
+        if (!isFromWorker(raw)) return;
+        if (raw.type === 'ready') {
+          clearTimeout(timer);
+          this.child.off('message', onMessage);
+          if (raw.version !== IPC_VERSION) {
+            reject(new FleetError('PROTOCOL_MISMATCH', `worker speaks IPC version ${raw.version}, front speaks ${IPC_VERSION}`));
+            this.kill();
+            return;
+          }
+          this.browserPid = raw.browserPid;
+          resolve();
+        } else if (raw.type === 'start-failed') {
+          clearTimeout(timer);
+          this.child.off('message', onMessage);
+          reject(new FleetError('WORKER_START_FAILED', raw.error.message));
+        }
+      };
+      this.child.on('message', onMessage);
+      this.child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new FleetError('WORKER_START_FAILED', `worker exited during start-up (code ${code}, signal ${signal})`));
+      });
+    });
+    this.ready.catch(() => {});
+
+    this.child.on('message', (raw) => this.onMessage(raw));
+    this.child.on('error', (error) => this.log.warn({ err: error, workerPid: this.pid }, 'worker process error'));
+    this.send({ type: 'startup', version: IPC_VERSION, settings: options.settings });
+  }
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  /** Calls in flight on this worker. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * Runs `method` in the worker. Rejects with TOOL_TIMEOUT past `timeoutMs`, CANCELLED when
+   * `signal` aborts (the worker is told to abandon the call), WORKER_CRASHED when it dies.
+   */
+  request<M extends Method>(method: M, params: Methods[M]['params'], options: { timeoutMs: number; signal?: AbortSignal }): Promise<Methods[M]['result']> {
+    if (this.exited) return Promise.reject(new FleetError('WORKER_CRASHED', 'the session worker is not running'));
+    const id = this.nextId++;
+    const deadline = Date.now() + options.timeoutMs;
+    return new Promise((resolve, reject) => {
+      const settle = () => {
+        clearTimeout(pending.timer);
+        this.pending.delete(id);
+        options.signal?.removeEventListener('abort', onAbort);
+      };
+      const onAbort = () => {
+        settle();
+        this.send({ type: 'cancel', id, reason: 'cancelled by the client' });
+        reject(new FleetError('CANCELLED', `${method} was cancelled by the client`));
+      };
+      const pending: Pending = {
+        method,
+        resolve: (value) => { settle(); resolve(value as Methods[M]['result']); },
+        reject: (error) => { settle(); reject(error); },
+        // A little grace past the deadline, so the worker's own timeout error (which names the action) wins.
+        timer: setTimeout(() => {
+          settle();
+          this.send({ type: 'cancel', id, reason: 'deadline passed' });
+          reject(new FleetError('TOOL_TIMEOUT', `${method} did not finish within ${options.timeoutMs} ms`));
+        }, options.timeoutMs + 250),
+      };
+      if (options.signal?.aborted) return onAbort();
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      this.pending.set(id, pending);
+      this.send({ type: 'request', id, method, params, deadline });
+    });
+  }
+
+  /** Asks the worker to close its browser and exit; kills the group if it has not within `graceMs`. */
+  async close(graceMs = 3000): Promise<WorkerExit> {
+    if (this.exited) return this.exitPromise;
+    this.ending = true;
+    this.request('shutdown', {}, { timeoutMs: graceMs }).catch(() => {});
+    const timer = setTimeout(() => this.kill(), graceMs);
+    const exit = await this.exitPromise;
+    clearTimeout(timer);
+    this.killGroup('SIGKILL'); // anything the worker left behind in its group (browser helpers)
+    return exit;
+  }
+
+  /** Ends the worker and everything in its process group at once. */
+  kill(): Promise<WorkerExit> {
+    this.ending = true;
+    this.killGroup('SIGKILL');
+    return this.exitPromise;
+  }
+
+  /** Resolves when the process has exited, however that came about. */
+  exited$(): Promise<WorkerExit> {
+    return this.exitPromise;
+  }
+
+  private killGroup(signal: NodeJS.Signals): void {
+    try {
+      process.kill(-this.pid, signal);
+    } catch {
+      // ESRCH: the group is already gone.
+    }
+  }
+
+  private send(message: ToWorker): void {
+    if (this.exited || !this.child.connected) return;
+    this.child.send(message, (error) => {
+      if (error) this.log.debug({ err: error, workerPid: this.pid }, 'could not send to worker');
+    });
+  }
+
+  private onMessage(raw: unknown): void {
+    if (!isFromWorker(raw)) {
+      this.log.warn({ workerPid: this.pid, frame: String(JSON.stringify(raw)).slice(0, 200) }, 'dropped a malformed frame from a worker');
+      return;
+    }
+    const message: FromWorker = raw;
+    if (message.type === 'response') {
+      const pending = this.pending.get(message.id);
+      if (!pending) return; // answered after its deadline or cancellation
+      if (message.ok) pending.resolve(message.result);
+      else pending.reject(FleetError.fromWire(message.error));
+    } else if (message.type === 'event') {
+      this.emit('event', message);
+    }
+  }
+
+  private failPending(exit: WorkerExit): void {
+    const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+    for (const [, pending] of this.pending) {
+      pending.reject(new FleetError('WORKER_CRASHED', `the session's worker process ${how} while running ${pending.method}`));
+    }
+  }
+
+  private captureOutput(): void {
+    const tag = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line.trim()) this.log.info({ workerPid: this.pid, stream }, line.slice(0, 2000));
+      }
+    };
+    this.child.stdout?.on('data', tag('stdout'));
+    this.child.stderr?.on('data', tag('stderr'));
+  }
+}
+
+/** Typed helper for listeners of worker events. */
+export type WorkerEvent<E extends keyof Events> = EventMessage<E>;

@@ -1,0 +1,53 @@
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import { findBrowser } from './browser/find-browser.ts';
+import type { Config } from './config.ts';
+import { createApp, type SessionRoutes } from './front/app.ts';
+import type { Logger } from './log.ts';
+import { Supervisor } from './supervisor/supervisor.ts';
+
+/** A running browser-fleet server. */
+export interface RunningServer {
+  /** Base URL, e.g. http://127.0.0.1:8931 */
+  url: string;
+  port: number;
+  supervisor: Supervisor;
+  routes: SessionRoutes;
+  /** Stops admitting, ends every session (browsers included) and closes the listener. */
+  close(): Promise<void>;
+}
+
+/** Options beyond the config, for tests. */
+export interface StartOptions {
+  /** Worker program to fork instead of the real one (fixture workers). */
+  workerEntry?: string;
+}
+
+/** Starts the front: finds a browser, builds the supervisor and the app, listens. */
+export async function startServer(config: Config, log: Logger, options: StartOptions = {}): Promise<RunningServer> {
+  const browser = findBrowser({ executablePath: config.executablePath, headed: !config.headless });
+  if (!browser) throw new Error('no Chromium found: run `npm start` (it installs chromium-headless-shell) or pass --executable-path');
+  const supervisor = new Supervisor({ config, log, executablePath: browser.path, workerEntry: options.workerEntry });
+  const { app, routes } = createApp({ config, supervisor, log });
+
+  const server: ServerType = await new Promise((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}`;
+  log.info({ url, browser: browser.path, maxSessions: config.maxSessions }, 'browser-fleet listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () => closing ??= (async () => {
+    await supervisor.shutdown();
+    routes.closeAll();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      // Open SSE streams would hold close() forever.
+      (server as import('node:http').Server).closeAllConnections?.();
+    });
+  })();
+  return { url, port, supervisor, routes, close };
+}

@@ -1,0 +1,189 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config.ts';
+import { FleetError, toFleetError } from '../errors.ts';
+import type { BrowserOptions, Methods, ToolResult, WorkerSettings, WorkerStatus } from '../ipc/protocol.ts';
+import { WorkerHandle } from '../ipc/worker-handle.ts';
+import type { Logger } from '../log.ts';
+
+/** Why a session ended; reported in logs and to listeners. */
+export type EndReason = 'deleted' | 'idle' | 'lifetime' | 'crashed' | 'admin' | 'shutdown' | 'start-failed';
+
+/** One MCP session and the worker that serves it. */
+export interface SessionRecord {
+  id: string;
+  /** Who created it (a token fingerprint), so other tokens cannot use it. */
+  owner?: string;
+  worker: WorkerHandle;
+  outputDir: string;
+  createdAt: number;
+  lastActivityAt: number;
+  inFlight: number;
+}
+
+/** What /sessions shows of a session. */
+export interface SessionInfo extends WorkerStatus {
+  id: string;
+  workerPid: number;
+  createdAt: string;
+  lastActivityAt: string;
+  inFlight: number;
+}
+
+/** How the supervisor is built; tests swap the worker program and the browser path. */
+export interface SupervisorOptions {
+  config: Config;
+  log: Logger;
+  /** Chromium to launch (found at start-up). */
+  executablePath: string;
+  /** Worker program to fork; defaults to the real one. */
+  workerEntry?: string;
+}
+
+/**
+ * The session table and the workers behind it: admits sessions, forwards calls with deadlines,
+ * and ends sessions, making sure every end takes the worker, its browser and temp files with it.
+ */
+export class Supervisor {
+  private readonly sessions = new Map<string, SessionRecord>();
+  private readonly config: Config;
+  private readonly log: Logger;
+  private readonly options: SupervisorOptions;
+  private shuttingDown = false;
+  /** Called after a session ended, whatever the reason; the front drops its transport. */
+  onSessionEnded?: (id: string, reason: EndReason) => void;
+
+  constructor(options: SupervisorOptions) {
+    this.options = options;
+    this.config = options.config;
+    this.log = options.log;
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  get isShuttingDown(): boolean {
+    return this.shuttingDown;
+  }
+
+  get(id: string): SessionRecord | undefined {
+    return this.sessions.get(id);
+  }
+
+  /** Settings for a new worker whose files live in `outputDir`. */
+  private workerSettings(outputDir: string): WorkerSettings {
+    const [width, height] = this.config.viewportSize.split('x').map(Number);
+    const browser: BrowserOptions = {
+      executablePath: this.options.executablePath,
+      headless: this.config.headless,
+      viewport: { width, height },
+      userAgent: this.config.userAgent,
+      ignoreHttpsErrors: this.config.ignoreHttpsErrors,
+    };
+    return {
+      browser,
+      outputDir,
+      uploadRoot: this.config.uploadRoot,
+      timeoutAction: this.config.timeoutAction,
+      timeoutNavigation: this.config.timeoutNavigation,
+      snapshotMaxChars: this.config.snapshotMaxChars,
+      imageMaxBytes: this.config.imageMaxBytes,
+      maxPages: this.config.maxPages,
+      caps: [...this.config.caps],
+      allowedOrigins: [...this.config.allowedOrigins],
+      blockedOrigins: [...this.config.blockedOrigins],
+      blockPrivateNetworks: this.config.blockPrivateNetworks,
+    };
+  }
+
+  /** Admits session `id`: starts its worker and waits for READY. Throws a FleetError when refused. */
+  async open(id: string, owner?: string): Promise<SessionRecord> {
+    if (this.shuttingDown) throw new FleetError('SHUTTING_DOWN', 'the server is shutting down', { retryAfter: 5 });
+    if (this.sessions.size >= this.config.maxSessions) {
+      throw new FleetError('SESSION_LIMIT', `the server is at its limit of ${this.config.maxSessions} sessions`, { retryAfter: 5 });
+    }
+    const outputDir = join(this.config.outputDir, id);
+    mkdirSync(outputDir, { recursive: true });
+    const log = this.log.child({ sessionId: id });
+    const worker = new WorkerHandle({ settings: this.workerSettings(outputDir), log, entry: this.options.workerEntry, startTimeout: this.config.workerStartTimeout });
+    const now = Date.now();
+    const record: SessionRecord = { id, owner, worker, outputDir, createdAt: now, lastActivityAt: now, inFlight: 0 };
+    this.sessions.set(id, record);
+    try {
+      await worker.ready;
+    } catch (error) {
+      await this.end(id, 'start-failed');
+      throw toFleetError(error, 'WORKER_START_FAILED');
+    }
+    worker.on('exit', (exit) => {
+      if (!exit.expected && this.sessions.get(id) === record) {
+        log.warn({ code: exit.code, signal: exit.signal }, 'session worker exited unexpectedly');
+        void this.end(id, 'crashed');
+      }
+    });
+    worker.on('event', (event) => {
+      if (event.name === 'log') log.info({ worker: event.data }, 'worker event');
+      else log.warn({ event: event.name, data: event.data }, 'worker event');
+    });
+    log.info({ workerPid: worker.pid, browserPid: worker.browserPid, ms: Date.now() - now }, 'session opened');
+    return record;
+  }
+
+  /** Forwards a tool call to the session's worker, within the call's deadline. */
+  async callTool(id: string, name: string, args: Record<string, unknown>, options: { timeoutMs: number; signal?: AbortSignal }): Promise<ToolResult> {
+    const record = this.require(id);
+    record.inFlight++;
+    record.lastActivityAt = Date.now();
+    try {
+      return await record.worker.request('tool.call', { name, args }, options);
+    } finally {
+      record.inFlight--;
+      record.lastActivityAt = Date.now();
+    }
+  }
+
+  /** Calls a non-tool worker method for session `id`. */
+  request<M extends keyof Methods>(id: string, method: M, params: Methods[M]['params'], timeoutMs: number): Promise<Methods[M]['result']> {
+    return this.require(id).worker.request(method, params, { timeoutMs });
+  }
+
+  private require(id: string): SessionRecord {
+    const record = this.sessions.get(id);
+    if (!record) throw new FleetError('SESSION_NOT_FOUND', `session ${id} not found`);
+    return record;
+  }
+
+  /** Ends session `id`: closes its browser, ends the worker's process group, removes its files. */
+  async end(id: string, reason: EndReason): Promise<void> {
+    const record = this.sessions.get(id);
+    if (!record) return;
+    this.sessions.delete(id);
+    await record.worker.close(this.config.shutdownTimeout > 0 ? Math.min(3000, this.config.shutdownTimeout) : 1000);
+    rmSync(record.outputDir, { recursive: true, force: true });
+    this.log.info({ sessionId: id, reason }, 'session ended');
+    this.onSessionEnded?.(id, reason);
+  }
+
+  /** What /sessions shows. */
+  async list(): Promise<SessionInfo[]> {
+    return Promise.all([...this.sessions.values()].map(async (record) => {
+      const status = await record.worker.request('status', {}, { timeoutMs: 1000 })
+        .catch(() => ({ browserPid: record.worker.browserPid, pages: 0, url: '' }));
+      return {
+        id: record.id,
+        workerPid: record.worker.pid,
+        ...status,
+        createdAt: new Date(record.createdAt).toISOString(),
+        lastActivityAt: new Date(record.lastActivityAt).toISOString(),
+        inFlight: record.inFlight,
+      };
+    }));
+  }
+
+  /** Stops admitting and ends every session. */
+  async shutdown(): Promise<void> {
+    this.shuttingDown = true;
+    await Promise.all([...this.sessions.keys()].map((id) => this.end(id, 'shutdown')));
+  }
+}

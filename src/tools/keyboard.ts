@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { locatorCode } from './snapshot.ts';
+import { defineTool, elementField, targetField } from './tool.ts';
+
+const type = defineTool({
+  name: 'browser_type',
+  title: 'Type text',
+  description: 'Type text into editable element',
+  input: z.object({
+    element: elementField,
+    target: targetField,
+    text: z.string().describe('Text to type into the element'),
+    submit: z.boolean().optional().describe('Whether to submit entered text (press Enter after)'),
+    slowly: z.boolean().optional().describe('Whether to type one character at a time. Useful for triggering key handlers in the page. By default entire text is filled in at once.'),
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: true },
+  async handle(ctx, { target, text, submit, slowly }, response) {
+    const locator = await ctx.resolveTarget(target);
+    await ctx.settleAfter(async () => {
+      if (slowly) await locator.pressSequentially(text);
+      else await locator.fill(text);
+      if (submit) await locator.press('Enter');
+    });
+    response.addCode(`await page.${locatorCode(target)}.${slowly ? 'pressSequentially' : 'fill'}(${JSON.stringify(text)});`);
+    if (submit) response.addCode(`await page.${locatorCode(target)}.press('Enter');`);
+    response.setIncludeSnapshot();
+  },
+});
+
+export const keyboardTools = [type];
