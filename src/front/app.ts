@@ -5,7 +5,10 @@ import type { Config } from '../config.ts';
 import { FleetError, toFleetError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
+import { installAdminRoutes } from './admin-routes.ts';
+import { installGuards } from './guards.ts';
 import { createMcpSession, type McpSession } from './mcp-session.ts';
+import { installOpsRoutes } from './ops-routes.ts';
 
 /** What the app's routes need; built by src/server.ts. */
 export interface AppDeps {
@@ -111,7 +114,9 @@ export function createApp(deps: AppDeps): { app: Hono<AppEnv>; routes: SessionRo
   const app = new Hono<AppEnv>();
   const routes = new SessionRoutes(deps);
 
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  installGuards(app, deps);
+  installOpsRoutes(app, deps);
+  installAdminRoutes(app, deps);
   app.on(['POST', 'GET', 'DELETE'], '/mcp', (c) => routes.handle(c));
 
   app.onError((error, c) => {

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
@@ -30,6 +31,23 @@ export interface SessionInfo extends WorkerStatus {
   inFlight: number;
 }
 
+/**
+ * What the supervisor reports as it works; metrics and logs subscribe here rather than reaching
+ * into the supervisor. Every path that admits, refuses, ends or calls must emit these.
+ */
+export interface SupervisorEvents {
+  /** A session was admitted; `waitedMs` is time spent in the queue, `startMs` the worker's start. */
+  'session.admitted': [{ id: string; waitedMs: number; startMs: number }];
+  /** A new session was refused (cap, memory, shutdown, start failure). */
+  'session.rejected': [{ code: string }];
+  /** A session ended. */
+  'session.ended': [{ id: string; reason: EndReason; ageMs: number }];
+  /** A worker process started and answered READY (or failed to). */
+  'worker.started': [{ pid: number; ms: number; ok: boolean }];
+  /** A tool call finished; `outcome` is ok, error (isError result) or an error code. */
+  'tool.called': [{ id: string; tool: string; outcome: string; ms: number }];
+}
+
 /** How the supervisor is built; tests swap the worker program and the browser path. */
 export interface SupervisorOptions {
   config: Config;
@@ -44,7 +62,7 @@ export interface SupervisorOptions {
  * The session table and the workers behind it: admits sessions, forwards calls with deadlines,
  * and ends sessions, making sure every end takes the worker, its browser and temp files with it.
  */
-export class Supervisor {
+export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly sessions = new Map<string, SessionRecord>();
   private readonly config: Config;
   private readonly log: Logger;
@@ -54,6 +72,7 @@ export class Supervisor {
   onSessionEnded?: (id: string, reason: EndReason) => void;
 
   constructor(options: SupervisorOptions) {
+    super();
     this.options = options;
     this.config = options.config;
     this.log = options.log;
@@ -99,9 +118,9 @@ export class Supervisor {
 
   /** Admits session `id`: starts its worker and waits for READY. Throws a FleetError when refused. */
   async open(id: string, owner?: string): Promise<SessionRecord> {
-    if (this.shuttingDown) throw new FleetError('SHUTTING_DOWN', 'the server is shutting down', { retryAfter: 5 });
+    if (this.shuttingDown) throw this.refuse(new FleetError('SHUTTING_DOWN', 'the server is shutting down', { retryAfter: 5 }));
     if (this.sessions.size >= this.config.maxSessions) {
-      throw new FleetError('SESSION_LIMIT', `the server is at its limit of ${this.config.maxSessions} sessions`, { retryAfter: 5 });
+      throw this.refuse(new FleetError('SESSION_LIMIT', `the server is at its limit of ${this.config.maxSessions} sessions`, { retryAfter: 5 }));
     }
     const outputDir = join(this.config.outputDir, id);
     mkdirSync(outputDir, { recursive: true });
@@ -112,9 +131,11 @@ export class Supervisor {
     this.sessions.set(id, record);
     try {
       await worker.ready;
+      this.emit('worker.started', { pid: worker.pid, ms: Date.now() - now, ok: true });
     } catch (error) {
+      this.emit('worker.started', { pid: worker.pid, ms: Date.now() - now, ok: false });
       await this.end(id, 'start-failed');
-      throw toFleetError(error, 'WORKER_START_FAILED');
+      throw this.refuse(toFleetError(error, 'WORKER_START_FAILED'));
     }
     worker.on('exit', (exit) => {
       if (!exit.expected && this.sessions.get(id) === record) {
@@ -127,6 +148,7 @@ export class Supervisor {
       else log.warn({ event: event.name, data: event.data }, 'worker event');
     });
     log.info({ workerPid: worker.pid, browserPid: worker.browserPid, ms: Date.now() - now }, 'session opened');
+    this.emit('session.admitted', { id, waitedMs: 0, startMs: Date.now() - now });
     return record;
   }
 
@@ -134,18 +156,30 @@ export class Supervisor {
   async callTool(id: string, name: string, args: Record<string, unknown>, options: { timeoutMs: number; signal?: AbortSignal }): Promise<ToolResult> {
     const record = this.require(id);
     record.inFlight++;
-    record.lastActivityAt = Date.now();
+    const started = record.lastActivityAt = Date.now();
+    let outcome = 'ok';
     try {
-      return await record.worker.request('tool.call', { name, args }, options);
+      const result = await record.worker.request('tool.call', { name, args }, options);
+      if (result.isError) outcome = 'error';
+      return result;
+    } catch (error) {
+      outcome = toFleetError(error).code;
+      throw error;
     } finally {
       record.inFlight--;
       record.lastActivityAt = Date.now();
+      this.emit('tool.called', { id, tool: name, outcome, ms: Date.now() - started });
     }
   }
 
   /** Calls a non-tool worker method for session `id`. */
   request<M extends keyof Methods>(id: string, method: M, params: Methods[M]['params'], timeoutMs: number): Promise<Methods[M]['result']> {
     return this.require(id).worker.request(method, params, { timeoutMs });
+  }
+
+  private refuse(error: FleetError): FleetError {
+    this.emit('session.rejected', { code: error.code });
+    return error;
   }
 
   private require(id: string): SessionRecord {
@@ -162,6 +196,7 @@ export class Supervisor {
     await record.worker.close(this.config.shutdownTimeout > 0 ? Math.min(3000, this.config.shutdownTimeout) : 1000);
     rmSync(record.outputDir, { recursive: true, force: true });
     this.log.info({ sessionId: id, reason }, 'session ended');
+    this.emit('session.ended', { id, reason, ageMs: Date.now() - record.createdAt });
     this.onSessionEnded?.(id, reason);
   }
 
