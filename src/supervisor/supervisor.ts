@@ -1,11 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from '../config.ts';
+import { freeMemoryBytes, type Config } from '../config.ts';
 import { FleetError, toFleetError } from '../errors.ts';
 import type { BrowserOptions, Methods, ToolResult, WorkerSettings, WorkerStatus } from '../ipc/protocol.ts';
 import { WorkerHandle } from '../ipc/worker-handle.ts';
 import type { Logger } from '../log.ts';
+import { treesStats } from './process-stats.ts';
 
 /** Why a session ended; reported in logs and to listeners. */
 export type EndReason = 'deleted' | 'idle' | 'lifetime' | 'crashed' | 'admin' | 'shutdown' | 'start-failed';
@@ -29,6 +30,15 @@ export interface SessionInfo extends WorkerStatus {
   createdAt: string;
   lastActivityAt: string;
   inFlight: number;
+  /** Resident memory of the worker and its browser, bytes. */
+  rssBytes: number;
+}
+
+/** Whether a new session would be admitted now, and if not why (for /readyz). */
+export interface Readiness {
+  ready: boolean;
+  code?: 'SESSION_LIMIT' | 'LOW_MEMORY' | 'SHUTTING_DOWN';
+  reason?: string;
 }
 
 /**
@@ -56,6 +66,8 @@ export interface SupervisorOptions {
   executablePath: string;
   /** Worker program to fork; defaults to the real one. */
   workerEntry?: string;
+  /** Free memory probe, bytes; tests replace it. */
+  freeMemory?: () => number;
 }
 
 /**
@@ -76,6 +88,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.options = options;
     this.config = options.config;
     this.log = options.log;
+  }
+
+  private freeMemory(): number {
+    return (this.options.freeMemory ?? freeMemoryBytes)();
   }
 
   get size(): number {
@@ -116,12 +132,24 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     };
   }
 
+  /** Whether a new session would be admitted right now. */
+  readiness(): Readiness {
+    if (this.shuttingDown) return { ready: false, code: 'SHUTTING_DOWN', reason: 'the server is shutting down' };
+    if (this.sessions.size >= this.config.maxSessions) {
+      return { ready: false, code: 'SESSION_LIMIT', reason: `the server is at its limit of ${this.config.maxSessions} sessions` };
+    }
+    const free = this.freeMemory();
+    const floor = this.config.minFreeMemoryMb * 1024 * 1024;
+    if (free < floor) {
+      return { ready: false, code: 'LOW_MEMORY', reason: `free memory ${Math.round(free / 1048576)} MB is below the floor of ${this.config.minFreeMemoryMb} MB` };
+    }
+    return { ready: true };
+  }
+
   /** Admits session `id`: starts its worker and waits for READY. Throws a FleetError when refused. */
   async open(id: string, owner?: string): Promise<SessionRecord> {
-    if (this.shuttingDown) throw this.refuse(new FleetError('SHUTTING_DOWN', 'the server is shutting down', { retryAfter: 5 }));
-    if (this.sessions.size >= this.config.maxSessions) {
-      throw this.refuse(new FleetError('SESSION_LIMIT', `the server is at its limit of ${this.config.maxSessions} sessions`, { retryAfter: 5 }));
-    }
+    const readiness = this.readiness();
+    if (!readiness.ready) throw this.refuse(new FleetError(readiness.code!, readiness.reason!, { retryAfter: 5 }));
     const outputDir = join(this.config.outputDir, id);
     mkdirSync(outputDir, { recursive: true });
     const log = this.log.child({ sessionId: id });
@@ -202,6 +230,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   /** What /sessions shows. */
   async list(): Promise<SessionInfo[]> {
+    const stats = treesStats([...this.sessions.values()].map((record) => record.worker.pid));
     return Promise.all([...this.sessions.values()].map(async (record) => {
       const status = await record.worker.request('status', {}, { timeoutMs: 1000 })
         .catch(() => ({ browserPid: record.worker.browserPid, pages: 0, url: '' }));
@@ -212,6 +241,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         createdAt: new Date(record.createdAt).toISOString(),
         lastActivityAt: new Date(record.lastActivityAt).toISOString(),
         inFlight: record.inFlight,
+        rssBytes: stats.get(record.worker.pid)?.rssBytes ?? 0,
       };
     }));
   }
