@@ -3,6 +3,7 @@ import { chromium, type Browser, type BrowserContext, type Locator, type Page } 
 import type { BrowserOptions, WorkerSettings, WorkerStatus } from '../src/ipc/protocol.ts';
 import { truncateSnapshot, type RenderState } from '../src/tools/response.ts';
 import { FleetError } from '../src/errors.ts';
+import { Egress } from './egress.ts';
 
 /** Flags that keep Chromium quiet on a closed network and quick to start. */
 const CHROMIUM_ARGS = [
@@ -47,6 +48,8 @@ export class BrowserSession {
   /** Called when the browser goes away without being asked to. */
   onDisconnected?: (reason: string) => void;
   private closing = false;
+  /** What the browser may reach (schemes, origins, private networks); outlives relaunches. */
+  private egress?: Egress;
 
   constructor(readonly settings: WorkerSettings) {}
 
@@ -60,12 +63,15 @@ export class BrowserSession {
     const before = new Set(childPids());
     const isRoot = process.getuid?.() === 0;
     this.closing = false;
+    const egress = this.egress ??= await Egress.start(this.settings);
+    const { args: egressArgs, ...egressLaunch } = egress.launchOptions();
     const browser = await chromium.launch({
       executablePath: options.executablePath,
       headless: options.headless,
       chromiumSandbox: !isRoot,
-      args: CHROMIUM_ARGS,
+      args: [...CHROMIUM_ARGS, ...egressArgs],
       timeout: 30_000,
+      ...egressLaunch,
     });
     this.browser = browser;
     this.browserPid = childPids().find((pid) => !before.has(pid));
@@ -82,7 +88,9 @@ export class BrowserSession {
       userAgent: options.userAgent,
       ignoreHTTPSErrors: options.ignoreHttpsErrors,
       acceptDownloads: true,
+      ...egress.contextOptions(),
     });
+    await egress.install(this.context);
     this.context.setDefaultTimeout(this.settings.timeoutAction);
     this.context.setDefaultNavigationTimeout(this.settings.timeoutNavigation);
     this.context.on('page', (page) => this.onPage(page));

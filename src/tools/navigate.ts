@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { assertNavigable } from '../security/egress-policy.ts';
 import { defineTool } from './tool.ts';
 
 const navigate = defineTool({
@@ -15,6 +16,7 @@ const navigate = defineTool({
     // Like @playwright/mcp: a bare host gets https:// (localhost gets http://).
     let target = url;
     if (!/^[a-z][a-z0-9+.-]*:/i.test(url)) target = /^(localhost|127\.|\[::1\])/.test(url) ? `http://${url}` : `https://${url}`;
+    await assertNavigable(target, ctx.settings);
     await page.goto(target, { waitUntil: 'domcontentloaded', timeout: ctx.settings.timeoutNavigation });
     response.addCode(`await page.goto(${JSON.stringify(target)});`);
     response.setIncludeSnapshot();

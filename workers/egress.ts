@@ -1,0 +1,76 @@
+import type { BrowserContext, LaunchOptions, Route } from 'playwright-core';
+import { EgressPolicy, type EgressRules } from '../src/security/egress-policy.ts';
+import { blockedPage, startEgressProxy, type EgressProxy, type OnRefused } from './egress-proxy.ts';
+
+/** Every refusal goes to stderr, which the front logs with the session's id. */
+const logRefusal: OnRefused = (target, reason) => {
+  process.stderr.write(`egress blocked ${target.slice(0, 500)}: ${reason}\n`);
+};
+
+/**
+ * What the session's browser may reach. Two layers:
+ * - request interception on the context refuses blocked schemes (file:, ...) and blocked
+ *   origins up front, with a readable page for a refused navigation;
+ * - when origin lists or --block-private-networks are set, a forward proxy in this process
+ *   carries every connection and vets it again, because Chromium follows redirects without
+ *   consulting the route handler, and resolves host names itself after any earlier check.
+ */
+export class Egress {
+  private constructor(
+    readonly policy: EgressPolicy,
+    private readonly proxy: EgressProxy | undefined,
+    private readonly onRefused: OnRefused,
+  ) {}
+
+  /** Builds the policy and, when the network is filtered, starts the proxy. */
+  static async start(rules: EgressRules, onRefused: OnRefused = logRefusal): Promise<Egress> {
+    const policy = new EgressPolicy(rules);
+    const proxy = policy.filtersNetwork ? await startEgressProxy(policy, onRefused) : undefined;
+    return new Egress(policy, proxy, onRefused);
+  }
+
+  /** Options to merge into `chromium.launch`. */
+  launchOptions(): Pick<LaunchOptions, 'proxy'> & { args: string[] } {
+    if (!this.proxy) return { args: [] };
+    // Playwright adds <-loopback> to the bypass list, so loopback traffic is proxied too.
+    // WebRTC's UDP would go around the proxy; keep it to proxied paths only.
+    return { proxy: { server: this.proxy.server }, args: ['--force-webrtc-ip-handling-policy=disable_non_proxied_udp'] };
+  }
+
+  /** Options to merge into `browser.newContext`. */
+  contextOptions(): { serviceWorkers?: 'block' } {
+    // A service worker's fetches are not seen by request interception.
+    return this.policy.filtersNetwork ? { serviceWorkers: 'block' } : {};
+  }
+
+  /** Installs the request check on a new context (call once per context, before any page loads). */
+  async install(context: BrowserContext): Promise<void> {
+    await context.route('**/*', (route) => this.screen(route));
+  }
+
+  private async screen(route: Route): Promise<void> {
+    const request = route.request();
+    const url = request.url();
+    const kind = request.isNavigationRequest() ? 'navigation' : 'request';
+    const reason = await this.policy.check(url, kind).catch((error: Error) => `the egress check failed: ${error.message}`);
+    try {
+      if (!reason) {
+        await route.fallback();
+        return;
+      }
+      this.onRefused(url, reason);
+      if (kind === 'navigation' && /^https?:/i.test(url)) {
+        await route.fulfill({ status: 403, contentType: 'text/html; charset=utf-8', body: blockedPage(url, reason) });
+      } else {
+        await route.abort('blockedbyclient');
+      }
+    } catch {
+      // The page or the request went away while we checked.
+    }
+  }
+
+  /** Stops the proxy; the browser must be closed first or its connections just drop. */
+  async close(): Promise<void> {
+    await this.proxy?.close();
+  }
+}
