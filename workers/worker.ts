@@ -6,10 +6,9 @@ import {
   IPC_VERSION, isToWorker,
   type EventMessage, type EventName, type Events, type FromWorker, type Methods, type RequestMessage, type WorkerSettings,
 } from '../src/ipc/protocol.ts';
-import { Response } from '../src/tools/response.ts';
-import { allTools } from '../src/tools/registry.ts';
-import { normalizeLegacyArgs, type Tool, type ToolContext } from '../src/tools/tool.ts';
 import { BrowserSession } from './browser-session.ts';
+import { describeStuck, replaceIfStuck } from './stuck-page.ts';
+import { runTool } from './tool-runner.ts';
 
 const send = (message: FromWorker) => {
   if (process.connected) process.send!(message);
@@ -18,7 +17,6 @@ const emit = <E extends EventName>(name: E, data: Events[E]) => send({ type: 'ev
 
 let session: BrowserSession | undefined;
 const running = new Map<number, AbortController>();
-const toolsByName = new Map<string, Tool>(allTools.map((tool) => [tool.name, tool]));
 
 async function exitSoon(code: number): Promise<never> {
   // The browser dies with this process anyway (pipe transport); closing first is only politeness.
@@ -41,53 +39,43 @@ async function start(settings: WorkerSettings): Promise<void> {
   }
 }
 
-async function callTool(params: Methods['tool.call']['params'], signal: AbortSignal): Promise<Methods['tool.call']['result']> {
-  const tool = toolsByName.get(params.name);
-  if (!tool || (tool.capability && !session!.settings.caps.includes(tool.capability))) throw new FleetError('UNKNOWN_TOOL', `Tool "${params.name}" not found`);
-  const parsed = tool.input.safeParse(normalizeLegacyArgs(params.args));
-  if (!parsed.success) throw new FleetError('INVALID_ARGUMENTS', parsed.error.message);
-  const browser = session!;
-  const context: ToolContext = {
-    settings: browser.settings,
-    signal,
-    currentPage: () => browser.currentPage(),
-    currentPageOrUndefined: () => browser.currentPageOrUndefined(),
-    resolveTarget: (target) => browser.resolveTarget(target),
-    settleAfter: (action) => browser.settleAfter(action),
-    closeBrowser: () => browser.close(),
-  };
-  const response = new Response();
-  try {
-    await tool.handle(context, parsed.data, response);
-  } catch (error) {
-    response.addError(errorText(error));
-  }
-  const state = await browser.renderState({ include: response.includeSnapshot && !response.isError, ...response.snapshotOptions })
-    .catch((error) => ({ notices: [`Could not capture the page state: ${errorText(error)}`] }));
-  return response.serialize(state);
-}
-
-/** Playwright messages carry a call log after the first lines; keep what a model can act on. */
-function errorText(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.split('\nCall log:')[0].trim();
-}
-
 async function handle(message: RequestMessage): Promise<unknown> {
   const controller = new AbortController();
   running.set(message.id, controller);
-  const timer = setTimeout(() => controller.abort(new FleetError('TOOL_TIMEOUT', `${describe(message)} did not finish before its deadline`)),
-    Math.max(0, message.deadline - Date.now()));
+  const budgetMs = Math.max(0, message.deadline - Date.now());
+  const timer = setTimeout(() => controller.abort(new FleetError('TOOL_TIMEOUT', `${describe(message)} did not finish within ${budgetMs} ms`)), budgetMs);
   try {
     const work = run(message, controller.signal);
     const aborted = new Promise<never>((_, reject) => {
       controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
     });
     return await Promise.race([work, aborted]);
+  } catch (error) {
+    if (controller.signal.aborted && message.method === 'tool.call') throw await afterAbandoned(toFleetError(error));
+    throw error;
   } finally {
     clearTimeout(timer);
     running.delete(message.id);
   }
+}
+
+/**
+ * An abandoned call may have left its tab stuck in script, which would hang every later call:
+ * replace such a tab and say so, in this call's error and in the next result (a notice).
+ */
+async function afterAbandoned(error: FleetError): Promise<FleetError> {
+  if (!session?.isOpen) return error;
+  const outcome = await replaceIfStuck(session.currentPageOrUndefined(), { blockedByDialog: false, closeBrowser: () => session!.close() });
+  if (outcome.kind === 'responsive') return error;
+  if (outcome.kind === 'wedged') {
+    // Not even the browser would close: exit, and the supervisor starts a fresh worker.
+    setTimeout(() => process.exit(1), 100);
+    return new FleetError(error.code, `${error.message}. ${describeStuck(outcome)}`);
+  }
+  const text = describeStuck(outcome);
+  emit('notice', { text });
+  if (outcome.kind === 'tab-replaced') await session.currentPage().catch(() => {});
+  return new FleetError(error.code, `${error.message}. ${text}`);
 }
 
 function describe(message: RequestMessage): string {
@@ -96,18 +84,17 @@ function describe(message: RequestMessage): string {
 
 async function run(message: RequestMessage, signal: AbortSignal): Promise<unknown> {
   switch (message.method) {
-    case 'tool.call': return callTool(message.params as Methods['tool.call']['params'], signal);
+    case 'tool.call': return runTool(session!, message.params as Methods['tool.call']['params'], signal, message.deadline);
     case 'status': return session!.status();
     case 'ping': return { at: Date.now() };
+    case 'session.bind': {
+      const params = message.params as Methods['session.bind']['params'];
+      mkdirSync(params.outputDir, { recursive: true });
+      session!.settings.outputDir = params.outputDir;
+      return { outputDir: params.outputDir };
+    }
     case 'browser.reopen': {
-      const params = message.params as Methods['browser.reopen']['params'];
-      await session!.close();
-      const browser = session!.settings.browser;
-      if (params.headless !== undefined) browser.headless = params.headless;
-      if (params.width !== undefined || params.height !== undefined) {
-        browser.viewport = { width: params.width ?? browser.viewport.width, height: params.height ?? browser.viewport.height };
-      }
-      await session!.launch();
+      await session!.reopen(message.params as Methods['browser.reopen']['params']);
       return session!.status();
     }
     case 'shutdown':

@@ -53,6 +53,8 @@ export interface Methods {
   'browser.reopen': { params: { headless?: boolean; width?: number; height?: number }; result: WorkerStatus };
   status: { params: Record<string, never>; result: WorkerStatus };
   ping: { params: Record<string, never>; result: { at: number } };
+  /** A pre-started worker joins a session: files go to `outputDir` from now on. */
+  'session.bind': { params: { sessionId: string; outputDir: string }; result: { outputDir: string } };
   shutdown: { params: Record<string, never>; result: { closed: true } };
 }
 
@@ -64,6 +66,8 @@ export interface Events {
   'browser.disconnected': { reason: string };
   /** A line of worker output worth logging with the session's id. */
   log: { level: 'debug' | 'info' | 'warn' | 'error'; msg: string; data?: Record<string, unknown> };
+  /** Something the client must hear with its next tool result, e.g. a stuck tab was replaced. */
+  notice: { text: string };
 }
 
 export type EventName = keyof Events;

@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { FleetError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -51,7 +52,9 @@ export class WorkerHandle extends EventEmitter<{
   readonly startedAt = Date.now();
   /** Resolves once READY arrived; rejects when start-up failed. */
   readonly ready: Promise<void>;
-  private readonly log: Logger;
+  /** Set once READY arrived. */
+  isReady = false;
+  private log: Logger;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private ending = false;
@@ -98,6 +101,7 @@ export class WorkerHandle extends EventEmitter<{
             return;
           }
           this.browserPid = raw.browserPid;
+          this.isReady = true;
           resolve();
         } else if (raw.type === 'start-failed') {
           clearTimeout(timer);
@@ -127,11 +131,18 @@ export class WorkerHandle extends EventEmitter<{
     return this.pending.size;
   }
 
+  /** Logs of this worker carry `sessionId` from now on (a pre-started worker joined a session). */
+  bindLog(log: Logger): void {
+    this.log = log;
+  }
+
   /**
-   * Runs `method` in the worker. Rejects with TOOL_TIMEOUT past `timeoutMs`, CANCELLED when
-   * `signal` aborts (the worker is told to abandon the call), WORKER_CRASHED when it dies.
+   * Runs `method` in the worker. The worker gives up at `timeoutMs` and answers why; the front
+   * waits `graceMs` longer for that answer before it rejects with TOOL_TIMEOUT itself. Rejects
+   * with CANCELLED when `signal` aborts (the worker is told to abandon the call), WORKER_CRASHED
+   * when the worker dies.
    */
-  request<M extends Method>(method: M, params: Methods[M]['params'], options: { timeoutMs: number; signal?: AbortSignal }): Promise<Methods[M]['result']> {
+  request<M extends Method>(method: M, params: Methods[M]['params'], options: { timeoutMs: number; graceMs?: number; signal?: AbortSignal }): Promise<Methods[M]['result']> {
     if (this.exited) return Promise.reject(new FleetError('WORKER_CRASHED', 'the session worker is not running'));
     const id = this.nextId++;
     const deadline = Date.now() + options.timeoutMs;
@@ -148,14 +159,18 @@ export class WorkerHandle extends EventEmitter<{
       };
       const pending: Pending = {
         method,
-        resolve: (value) => { settle(); resolve(value as Methods[M]['result']); },
+        resolve: (value) => {
+          settle();
+          if (method === 'status' || method === 'browser.reopen') this.browserPid = (value as Methods['status']['result']).browserPid;
+          resolve(value as Methods[M]['result']);
+        },
         reject: (error) => { settle(); reject(error); },
-        // A little grace past the deadline, so the worker's own timeout error (which names the action) wins.
+        // Grace past the deadline, so the worker's own timeout error (which says what was stuck) wins.
         timer: setTimeout(() => {
           settle();
           this.send({ type: 'cancel', id, reason: 'deadline passed' });
-          reject(new FleetError('TOOL_TIMEOUT', `${method} did not finish within ${options.timeoutMs} ms`));
-        }, options.timeoutMs + 250),
+          reject(new FleetError('TOOL_TIMEOUT', `${method} did not finish within ${options.timeoutMs} ms and the worker did not answer`));
+        }, options.timeoutMs + (options.graceMs ?? 250)),
       };
       if (options.signal?.aborted) return onAbort();
       options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -172,13 +187,14 @@ export class WorkerHandle extends EventEmitter<{
     const timer = setTimeout(() => this.kill(), graceMs);
     const exit = await this.exitPromise;
     clearTimeout(timer);
-    this.killGroup('SIGKILL'); // anything the worker left behind in its group (browser helpers)
+    this.killGroup('SIGKILL'); // anything the worker left behind in its group
     return exit;
   }
 
-  /** Ends the worker and everything in its process group at once. */
+  /** Ends the worker, its browser and everything in their process groups at once. */
   kill(): Promise<WorkerExit> {
     this.ending = true;
+    this.killBrowserGroup();
     this.killGroup('SIGKILL');
     return this.exitPromise;
   }
@@ -193,6 +209,23 @@ export class WorkerHandle extends EventEmitter<{
       process.kill(-this.pid, signal);
     } catch {
       // ESRCH: the group is already gone.
+    }
+  }
+
+  /**
+   * Playwright starts the browser as the leader of its own process group (renderers, zygote), so
+   * the worker's group does not hold it. Killed only while it is still this worker's child, so a
+   * reused PID is never hit; once the worker is gone the browser exits on its own (pipe closed).
+   */
+  private killBrowserGroup(): void {
+    const pid = this.browserPid;
+    if (!pid || this.exited) return;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const [, ppid, pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(ppid) === this.pid && Number(pgrp) === pid) process.kill(-pid, 'SIGKILL');
+    } catch {
+      // gone already
     }
   }
 
