@@ -1,6 +1,7 @@
 import { CommanderError } from 'commander';
 import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
+import { systemdSettingsFromEnv } from './ops/systemd-notify.ts';
 import { startServer } from './server.ts';
 
 /** The `browser-fleet` command: parse options, serve, shut down cleanly on SIGTERM/SIGINT. */
@@ -17,7 +18,7 @@ export async function main(argv: string[]): Promise<void> {
     throw error;
   }
   const log = createLogger(config.logLevel);
-  const server = await startServer(config, log).catch((error: Error) => {
+  const server = await startServer(config, log, { systemd: systemdSettingsFromEnv(process.env) }).catch((error: Error) => {
     console.error(`browser-fleet: ${error.message}`);
     process.exit(1);
   });

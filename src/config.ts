@@ -19,7 +19,7 @@ interface OptionSpec {
   flag: string;
   kind: Kind;
   description: string;
-  /** Shown in --help; the real default lives in the schema. */
+  /** Shown in --help for defaults the schema computes or leaves to others; otherwise --help shows the schema's. */
   defaultText?: string;
 }
 
@@ -28,42 +28,42 @@ interface OptionSpec {
  * (times in milliseconds).
  */
 const SPECS = {
-  host: { flag: 'host', kind: 'string', description: 'address to bind', defaultText: '127.0.0.1' },
-  port: { flag: 'port', kind: 'int', description: 'port to listen on (0 picks a free one)', defaultText: '8931' },
+  host: { flag: 'host', kind: 'string', description: 'address to bind' },
+  port: { flag: 'port', kind: 'int', description: 'port to listen on (0 picks a free one)' },
   executablePath: { flag: 'executable-path', kind: 'string', description: 'path to the Chromium to launch', defaultText: 'found automatically' },
-  headless: { flag: 'headless', kind: 'boolean', description: 'run browsers headless (--no-headless for headed, needs a display)', defaultText: 'true' },
-  viewportSize: { flag: 'viewport-size', kind: 'string', description: 'browser viewport as WIDTHxHEIGHT', defaultText: '1280x720' },
+  headless: { flag: 'headless', kind: 'boolean', description: 'run browsers headless (--no-headless for headed, needs a display)' },
+  viewportSize: { flag: 'viewport-size', kind: 'string', description: 'browser viewport as WIDTHxHEIGHT' },
   userAgent: { flag: 'user-agent', kind: 'string', description: 'user agent string for every session' },
-  ignoreHttpsErrors: { flag: 'ignore-https-errors', kind: 'boolean', description: 'ignore HTTPS certificate errors', defaultText: 'false' },
-  caps: { flag: 'caps', kind: 'list', description: 'extra capabilities to enable: unsafe-code', defaultText: 'none' },
+  ignoreHttpsErrors: { flag: 'ignore-https-errors', kind: 'boolean', description: 'ignore HTTPS certificate errors' },
+  caps: { flag: 'caps', kind: 'list', description: 'extra capabilities to enable: unsafe-code' },
   outputDir: { flag: 'output-dir', kind: 'string', description: 'root of per-session output directories', defaultText: '$TMPDIR/browser-fleet' },
   uploadRoot: { flag: 'upload-root', kind: 'string', description: 'directory whose files browser_file_upload may read besides the session directory' },
-  timeoutAction: { flag: 'timeout-action', kind: 'int', description: 'deadline of one tool call, ms', defaultText: '5000' },
-  timeoutNavigation: { flag: 'timeout-navigation', kind: 'int', description: 'deadline of a navigation, ms', defaultText: '60000' },
-  snapshotMaxChars: { flag: 'snapshot-max-chars', kind: 'int', description: 'largest inline snapshot, characters', defaultText: '40000' },
-  imageMaxBytes: { flag: 'image-max-bytes', kind: 'int', description: 'largest inline screenshot, bytes', defaultText: '4194304' },
+  timeoutAction: { flag: 'timeout-action', kind: 'int', description: 'deadline of one tool call, ms' },
+  timeoutNavigation: { flag: 'timeout-navigation', kind: 'int', description: 'deadline of a navigation, ms' },
+  snapshotMaxChars: { flag: 'snapshot-max-chars', kind: 'int', description: 'largest inline snapshot, characters' },
+  imageMaxBytes: { flag: 'image-max-bytes', kind: 'int', description: 'largest inline screenshot, bytes' },
   maxSessions: { flag: 'max-sessions', kind: 'int', description: 'most concurrent sessions', defaultText: 'memory / 300 MB, at most 4 x cores, at least 2' },
-  queueSize: { flag: 'queue-size', kind: 'int', description: 'new sessions that may wait for a slot', defaultText: '16' },
-  queueTimeout: { flag: 'queue-timeout', kind: 'int', description: 'how long a new session waits for a slot, ms', defaultText: '30000' },
-  minFreeMemoryMb: { flag: 'min-free-memory-mb', kind: 'int', description: 'refuse new sessions below this much free memory, MB', defaultText: '512' },
-  maxPages: { flag: 'max-pages', kind: 'int', description: 'most tabs per session', defaultText: '5' },
-  idleTimeout: { flag: 'idle-timeout', kind: 'int', description: 'close a session idle this long, ms (0: never)', defaultText: '1800000' },
-  sessionLifetime: { flag: 'session-lifetime', kind: 'int', description: 'close a session this long after it started, ms (0: never)', defaultText: '0' },
-  prewarm: { flag: 'prewarm', kind: 'int', description: 'workers kept started with a browser, waiting for sessions', defaultText: '1' },
-  heartbeatInterval: { flag: 'heartbeat-interval', kind: 'int', description: 'how often workers are pinged, ms', defaultText: '5000' },
-  heartbeatTimeout: { flag: 'heartbeat-timeout', kind: 'int', description: 'a worker silent this long is killed and replaced, ms', defaultText: '15000' },
-  workerStartTimeout: { flag: 'worker-start-timeout', kind: 'int', description: 'how long a worker may take to launch its browser, ms', defaultText: '30000' },
-  shutdownTimeout: { flag: 'shutdown-timeout', kind: 'int', description: 'how long shutdown waits for calls in flight, ms', defaultText: '10000' },
+  queueSize: { flag: 'queue-size', kind: 'int', description: 'new sessions that may wait for a slot' },
+  queueTimeout: { flag: 'queue-timeout', kind: 'int', description: 'how long a new session waits for a slot, ms' },
+  minFreeMemoryMb: { flag: 'min-free-memory-mb', kind: 'int', description: 'refuse new sessions below this much free memory, MB' },
+  maxPages: { flag: 'max-pages', kind: 'int', description: 'most tabs per session' },
+  idleTimeout: { flag: 'idle-timeout', kind: 'int', description: 'close a session idle this long, ms (0: never)' },
+  sessionLifetime: { flag: 'session-lifetime', kind: 'int', description: 'close a session this long after it started, ms (0: never)' },
+  prewarm: { flag: 'prewarm', kind: 'int', description: 'workers kept started with a browser, waiting for sessions' },
+  heartbeatInterval: { flag: 'heartbeat-interval', kind: 'int', description: 'how often workers are pinged, ms' },
+  heartbeatTimeout: { flag: 'heartbeat-timeout', kind: 'int', description: 'a worker silent this long is killed and replaced, ms' },
+  workerStartTimeout: { flag: 'worker-start-timeout', kind: 'int', description: 'how long a worker may take to launch its browser, ms' },
+  shutdownTimeout: { flag: 'shutdown-timeout', kind: 'int', description: 'how long shutdown waits for calls in flight, ms' },
   authToken: { flag: 'auth-token', kind: 'list', description: 'bearer token clients must send (repeatable)' },
   authTokensFile: { flag: 'auth-tokens-file', kind: 'string', description: 'file with one bearer token per line' },
-  noAuth: { flag: 'no-auth', kind: 'boolean', description: 'allow a non-loopback bind without tokens', defaultText: 'false' },
+  noAuth: { flag: 'no-auth', kind: 'boolean', description: 'allow a non-loopback bind without tokens' },
   allowedHosts: { flag: 'allowed-hosts', kind: 'list', description: 'Host header values accepted besides the bound address and loopback names' },
-  allowedClientOrigins: { flag: 'allowed-client-origins', kind: 'list', description: 'Origin header values accepted on /mcp (default: loopback origins of this server)' },
-  allowedOrigins: { flag: 'allowed-origins', kind: 'list', description: 'origins the browsers may request; all others are blocked (default: all)' },
+  allowedClientOrigins: { flag: 'allowed-client-origins', kind: 'list', description: 'Origin header values accepted on /mcp', defaultText: 'loopback origins of this server' },
+  allowedOrigins: { flag: 'allowed-origins', kind: 'list', description: 'origins the browsers may request; all others are blocked', defaultText: 'all' },
   blockedOrigins: { flag: 'blocked-origins', kind: 'list', description: 'origins the browsers may not request' },
-  blockPrivateNetworks: { flag: 'block-private-networks', kind: 'boolean', description: 'block browser requests to loopback, link-local and private addresses', defaultText: 'false' },
-  bodyLimit: { flag: 'body-limit', kind: 'int', description: 'largest request body, bytes', defaultText: '4194304' },
-  logLevel: { flag: 'log-level', kind: 'string', description: 'trace, debug, info, warn, error, fatal or silent', defaultText: 'info' },
+  blockPrivateNetworks: { flag: 'block-private-networks', kind: 'boolean', description: 'block browser requests to loopback, link-local and private addresses' },
+  bodyLimit: { flag: 'body-limit', kind: 'int', description: 'largest request body, bytes' },
+  logLevel: { flag: 'log-level', kind: 'string', description: 'trace, debug, info, warn, error, fatal or silent' },
 } as const satisfies Record<string, OptionSpec>;
 
 type Key = keyof typeof SPECS;
@@ -117,6 +117,7 @@ export type Config = Readonly<z.output<typeof configSchema>>;
 /** What callers (tests, the CLI) may set; everything else takes its default. */
 export type ConfigInput = z.input<typeof configSchema>;
 
+/** A bad option value or config file; the message names the option and where its value came from. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -125,95 +126,137 @@ function envName(flag: string): string {
   return `BROWSER_FLEET_${flag.toUpperCase().replace(/-/g, '_')}`;
 }
 
-function coerce(key: Key, raw: string | string[] | boolean, source: string): unknown {
+const SPEC_ENTRIES = Object.entries(SPECS) as [Key, OptionSpec][];
+// @playwright/mcp separates origins with semicolons; origins hold neither separator, so accept both.
+const ORIGIN_LISTS = new Set<Key>(['allowedOrigins', 'blockedOrigins', 'allowedClientOrigins']);
+
+function coerce(key: Key, raw: unknown, source: string): unknown {
   const spec: OptionSpec = SPECS[key];
   if (spec.kind === 'list') {
-    const items = Array.isArray(raw) ? raw : String(raw).split(',');
-    return items.flatMap((item) => item.split(',')).map((s) => s.trim()).filter(Boolean);
+    if (!Array.isArray(raw) && typeof raw !== 'string') return raw; // the schema names the type
+    const separator = ORIGIN_LISTS.has(key) ? /[,;]/ : /,/;
+    return (Array.isArray(raw) ? raw.map(String) : [raw]).flatMap((item) => item.split(separator)).map((s) => s.trim()).filter(Boolean);
   }
+  if (typeof raw !== 'string') return raw;
   if (spec.kind === 'boolean') {
-    if (typeof raw === 'boolean') return raw;
-    const text = String(raw).toLowerCase();
+    const text = raw.toLowerCase();
     if (['1', 'true', 'yes', 'on'].includes(text)) return true;
     if (['0', 'false', 'no', 'off'].includes(text)) return false;
     throw new ConfigError(`${source}: expected true or false, got "${raw}"`);
   }
   if (spec.kind === 'int') {
-    const text = String(raw);
-    if (!/^-?\d+$/.test(text)) throw new ConfigError(`${source}: expected a whole number, got "${raw}"`);
-    return Number(text);
+    if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(`${source}: expected a whole number, got "${raw}"`);
+    return Number(raw);
   }
-  return String(raw);
+  return raw;
+}
+
+/** The default --help shows: the spec's words when it has them, else the schema's value. */
+function defaultHelp(key: Key): string {
+  const spec: OptionSpec = SPECS[key];
+  const field = configSchema.shape[key] as z.ZodType;
+  const parsed = field.safeParse(undefined);
+  const value = parsed.success ? parsed.data : undefined;
+  if (spec.defaultText) return key === 'maxSessions' ? `${spec.defaultText}; ${String(value)} here` : spec.defaultText;
+  if (value === undefined || (Array.isArray(value) && value.length === 0)) return 'none';
+  return Array.isArray(value) ? value.join(',') : String(value);
 }
 
 /** Builds the commander program; shared by parsing and --help. */
 export function buildProgram(): Command {
   const program = new Command('browser-fleet')
     .description('MCP server for browser automation: one worker process and one browser per session.')
-    .option('--config <file>', 'JSON file of options (keys as in the camelCase schema)')
+    .option('--config <file>', 'JSON file of options, keys as in the camelCase schema or as flag names (default: none) [env BROWSER_FLEET_CONFIG]')
     .allowExcessArguments(false)
     .exitOverride();
-  for (const [key, spec] of Object.entries(SPECS) as [Key, OptionSpec][]) {
-    const help = `${spec.description}${spec.defaultText ? ` (default: ${spec.defaultText})` : ''} [env ${envName(spec.flag)}]`;
+  for (const [key, spec] of SPEC_ENTRIES) {
+    const help = `${spec.description} (default: ${defaultHelp(key)}) [env ${envName(spec.flag)}]`;
     let option: Option;
     if (spec.kind === 'boolean') {
       option = new Option(`--${spec.flag}`, help);
-      if (spec.flag !== 'no-auth' && spec.defaultText === 'true') {
-        program.addOption(option.argParser(() => true));
-        program.addOption(new Option(`--no-${spec.flag}`).hideHelp());
-        continue;
-      }
     } else if (spec.kind === 'list') {
-      option = new Option(`--${spec.flag} <values...>`, help).argParser((v: string, prev?: string[]) => [...(prev ?? []), v]);
+      option = new Option(`--${spec.flag} <values...>`, `${help}; repeat the flag or separate with commas`).argParser((v: string, prev?: string[]) => [...(prev ?? []), v]);
     } else {
       option = new Option(`--${spec.flag} <value>`, help);
     }
     option.attributeName = () => key;
     program.addOption(option);
+    // Booleans that default to true can be turned off with --no-FLAG.
+    if (spec.kind === 'boolean' && defaultHelp(key) === 'true') {
+      const negation = new Option(`--no-${spec.flag}`).hideHelp();
+      negation.attributeName = () => key;
+      program.addOption(negation);
+    }
   }
   return program;
 }
 
+function readConfigFile(file: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`--config ${file}: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(`--config ${file}: expected a JSON object`);
+  const byFlag = new Map(SPEC_ENTRIES.map(([key, spec]) => [spec.flag, key]));
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(parsed)) {
+    const key = name in SPECS ? name as Key : byFlag.get(name);
+    if (!key) throw new ConfigError(`--config ${file}: unknown option "${name}"`);
+    out[key] = coerce(key, value, `--config ${file}: ${name}`);
+  }
+  return out;
+}
+
 /**
  * Parses options once: flags > environment (BROWSER_FLEET_*) > --config FILE (JSON) > defaults.
- * A bad value throws a ConfigError naming the option.
+ * A bad value throws a ConfigError naming the option and where the value came from.
  */
-export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(argv: string[], env: Record<string, string | undefined> = process.env): Config {
   const program = buildProgram();
   program.parse(argv, { from: 'user' });
   const flags = program.opts() as Record<string, unknown>;
 
   const merged: Record<string, unknown> = {};
+  const sources: Partial<Record<Key, string>> = {};
   const configFile = (flags.config as string | undefined) ?? env.BROWSER_FLEET_CONFIG;
   if (configFile) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(readFileSync(configFile, 'utf8'));
-    } catch (error) {
-      throw new ConfigError(`--config ${configFile}: ${(error as Error).message}`);
+    for (const [key, value] of Object.entries(readConfigFile(configFile))) {
+      merged[key] = value;
+      sources[key as Key] = `--config ${configFile}`;
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(`--config ${configFile}: expected a JSON object`);
-    Object.assign(merged, parsed);
   }
-  for (const [key, spec] of Object.entries(SPECS) as [Key, OptionSpec][]) {
+  for (const [key, spec] of SPEC_ENTRIES) {
     const value = env[envName(spec.flag)];
-    if (value !== undefined && value !== '') merged[key] = coerce(key, value, envName(spec.flag));
+    if (value === undefined || value === '') continue;
+    merged[key] = coerce(key, value, `${envName(spec.flag)}`);
+    sources[key] = envName(spec.flag);
   }
-  for (const key of Object.keys(SPECS) as Key[]) {
-    const value = flags[key];
-    if (value !== undefined) merged[key] = coerce(key, value as string, `--${SPECS[key].flag}`);
+  for (const [key, spec] of SPEC_ENTRIES) {
+    // Only what was typed: commander gives --no-X options a default, which must not beat env or file.
+    if (program.getOptionValueSource(key) !== 'cli') continue;
+    // `--no-auth` is an option of its own (noAuth = true), not the negation of an `--auth` flag.
+    const value = spec.flag.startsWith('no-') ? true : flags[key];
+    merged[key] = coerce(key, value, `--${spec.flag}`);
+    sources[key] = 'the command line';
   }
-  return parseConfig(merged);
+  return parseConfig(merged, sources);
 }
 
-/** Validates an options object (already typed) against the schema; used by tests and loadConfig. */
-export function parseConfig(input: Record<string, unknown>): Config {
+/**
+ * Validates an options object (already typed) against the schema; used by tests and loadConfig.
+ * `sources` says where each value came from, for the error message.
+ */
+export function parseConfig(input: Record<string, unknown>, sources: Partial<Record<string, string>> = {}): Config {
   const result = configSchema.safeParse(input);
   if (!result.success) {
     const issue = result.error.issues[0];
+    if (issue.code === 'unrecognized_keys') throw new ConfigError(`unknown option${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`);
     const key = String(issue.path[0] ?? '');
     const name = key in SPECS ? `--${SPECS[key as Key].flag}` : key ? `"${key}"` : 'config';
-    throw new ConfigError(`${name}: ${issue.message}`);
+    const from = sources[key] ? ` (from ${sources[key]})` : '';
+    throw new ConfigError(`${name}${from}: ${issue.message}`);
   }
   return Object.freeze(result.data);
 }

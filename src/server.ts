@@ -4,6 +4,8 @@ import { findBrowser } from './browser/find-browser.ts';
 import type { Config } from './config.ts';
 import { createApp, type SessionRoutes } from './front/app.ts';
 import type { Logger } from './log.ts';
+import { createMetrics } from './ops/metrics.ts';
+import { SystemdNotifier, type SystemdSettings } from './ops/systemd-notify.ts';
 import { Supervisor } from './supervisor/supervisor.ts';
 
 /** A running browser-fleet server. */
@@ -21,6 +23,8 @@ export interface RunningServer {
 export interface StartOptions {
   /** Worker program to fork instead of the real one (fixture workers). */
   workerEntry?: string;
+  /** systemd's NOTIFY_SOCKET and watchdog settings, read from the environment by the CLI entry. */
+  systemd?: SystemdSettings;
 }
 
 /** Starts the front: finds a browser, builds the supervisor and the app, listens. */
@@ -28,7 +32,8 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
   const browser = findBrowser({ executablePath: config.executablePath, headed: !config.headless });
   if (!browser) throw new Error('no Chromium found: run `npm start` (it installs chromium-headless-shell) or pass --executable-path');
   const supervisor = new Supervisor({ config, log, executablePath: browser.path, workerEntry: options.workerEntry });
-  const { app, routes } = createApp({ config, supervisor, log });
+  const metrics = createMetrics(supervisor);
+  const { app, routes } = createApp({ config, supervisor, log, metrics });
 
   const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
@@ -38,9 +43,12 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
   log.info({ url, browser: browser.path, maxSessions: config.maxSessions }, 'browser-fleet listening');
+  const notifier = options.systemd ? new SystemdNotifier(options.systemd, log) : undefined;
+  await notifier?.ready(`listening on ${url}`);
 
   let closing: Promise<void> | undefined;
   const close = () => closing ??= (async () => {
+    await notifier?.stopping();
     await supervisor.shutdown();
     routes.closeAll();
     await new Promise<void>((resolve) => {
@@ -48,6 +56,8 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       // Open SSE streams would hold close() forever.
       (server as import('node:http').Server).closeAllConnections?.();
     });
+    metrics.close();
+    await notifier?.close();
   })();
   return { url, port, supervisor, routes, close };
 }

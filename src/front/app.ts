@@ -4,6 +4,7 @@ import { Hono, type Context } from 'hono';
 import type { Config } from '../config.ts';
 import { FleetError, toFleetError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { Metrics } from '../ops/metrics.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import { installAdminRoutes } from './admin-routes.ts';
 import { installGuards } from './guards.ts';
@@ -15,6 +16,8 @@ export interface AppDeps {
   config: Config;
   supervisor: Supervisor;
   log: Logger;
+  /** Prometheus metrics served on /metrics; without them /metrics answers 404. */
+  metrics?: Metrics;
 }
 
 /** Variables middlewares set on the Hono context. */

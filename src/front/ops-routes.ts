@@ -1,7 +1,28 @@
 import type { Hono } from 'hono';
 import type { AppDeps, AppEnv } from './app.ts';
 
-/** Operations routes: health, readiness, metrics. */
-export function installOpsRoutes(app: Hono<AppEnv>, _deps: AppDeps): void {
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+/** Seconds a load balancer is told to wait before asking /readyz again. */
+const READY_RETRY_AFTER = 5;
+
+/**
+ * Operations routes. `/healthz`: the process is alive and serving HTTP. `/readyz`: a new session
+ * would be admitted now (503 with the supervisor's code and reason when full, short of memory or
+ * shutting down). `/metrics`: Prometheus text format.
+ */
+export function installOpsRoutes(app: Hono<AppEnv>, deps: AppDeps): void {
+  app.get('/healthz', function healthz(c) {
+    return c.json({ status: 'ok' });
+  });
+
+  app.get('/readyz', function readyz(c) {
+    const readiness = deps.supervisor.readiness();
+    if (readiness.ready) return c.json({ ready: true });
+    return c.json({ ready: false, code: readiness.code, reason: readiness.reason }, 503, { 'Retry-After': String(READY_RETRY_AFTER) });
+  });
+
+  app.get('/metrics', async function metrics(c) {
+    if (!deps.metrics) return c.text('metrics are not enabled', 404);
+    const text = await deps.metrics.render();
+    return c.body(text, 200, { 'Content-Type': deps.metrics.contentType });
+  });
 }

@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { CommanderError } from 'commander';
+import { buildProgram, ConfigError, configSchema, defaultMaxSessions, loadConfig } from '../../src/config.ts';
+
+let dir: string;
+let fileCount = 0;
+
+/** Writes a JSON config file and returns its path. */
+function configFile(content: unknown): string {
+  const path = join(dir, `config-${++fileCount}.json`);
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+
+function configError(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${error}`);
+    return error.message;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'bf-config-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('config precedence', () => {
+  test('with nothing set every option takes its default', () => {
+    const config = loadConfig([], {});
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.port, 8931);
+    assert.equal(config.headless, true);
+    assert.equal(config.noAuth, false);
+    assert.equal(config.timeoutAction, 5000);
+    assert.equal(config.logLevel, 'info');
+    assert.deepEqual(config.authToken, []);
+    assert.ok(Object.isFrozen(config));
+  });
+
+  test('flags beat the environment, which beats the config file, which beats defaults', () => {
+    const file = configFile({ port: 1001, queueSize: 3, idleTimeout: 7000, maxPages: 2 });
+    const env = { BROWSER_FLEET_PORT: '1002', BROWSER_FLEET_QUEUE_SIZE: '4' };
+    const config = loadConfig(['--config', file, '--port', '1003'], env);
+    assert.equal(config.port, 1003, 'flag over env and file');
+    assert.equal(config.queueSize, 4, 'env over file');
+    assert.equal(config.idleTimeout, 7000, 'file over default');
+    assert.equal(config.maxPages, 2);
+    assert.equal(config.timeoutAction, 5000, 'default when no source sets it');
+  });
+
+  test('the config file can come from BROWSER_FLEET_CONFIG and use flag names as keys', () => {
+    const file = configFile({ 'max-sessions': 3, 'timeout-action': '2500', 'no-auth': true });
+    const config = loadConfig([], { BROWSER_FLEET_CONFIG: file });
+    assert.equal(config.maxSessions, 3);
+    assert.equal(config.timeoutAction, 2500);
+    assert.equal(config.noAuth, true);
+  });
+
+  test('booleans: --no-headless, --no-auth, and env values that say false', () => {
+    assert.equal(loadConfig(['--no-headless'], {}).headless, false);
+    assert.equal(loadConfig([], { BROWSER_FLEET_HEADLESS: 'false' }).headless, false);
+    assert.equal(loadConfig(['--headless'], { BROWSER_FLEET_HEADLESS: 'false' }).headless, true, 'flag over env');
+    assert.equal(loadConfig(['--no-auth'], {}).noAuth, true);
+    assert.equal(loadConfig([], { BROWSER_FLEET_NO_AUTH: 'yes' }).noAuth, true);
+    assert.equal(loadConfig([], { BROWSER_FLEET_IGNORE_HTTPS_ERRORS: '1' }).ignoreHttpsErrors, true);
+  });
+
+  test('an option absent from the command line does not override the environment or the file', () => {
+    // commander gives --no-X options an implicit default; it must not count as a flag.
+    assert.equal(loadConfig([], { BROWSER_FLEET_NO_AUTH: 'true' }).noAuth, true);
+    assert.equal(loadConfig(['--config', configFile({ headless: false })], {}).headless, false);
+  });
+
+  test('lists: repeated flags, commas, and semicolons between origins as @playwright/mcp writes them', () => {
+    const config = loadConfig([
+      '--auth-token', 'a', '--auth-token', 'b,c',
+      '--allowed-origins', 'https://x.test;https://y.test',
+    ], { BROWSER_FLEET_BLOCKED_ORIGINS: 'https://z.test, https://w.test' });
+    assert.deepEqual(config.authToken, ['a', 'b', 'c']);
+    assert.deepEqual(config.allowedOrigins, ['https://x.test', 'https://y.test']);
+    assert.deepEqual(config.blockedOrigins, ['https://z.test', 'https://w.test']);
+  });
+
+  test('an empty environment variable counts as unset', () => {
+    assert.equal(loadConfig([], { BROWSER_FLEET_PORT: '' }).port, 8931);
+  });
+});
+
+describe('config: bad values stop start-up with a message naming the option', () => {
+  test('a flag that is not a number', () => {
+    assert.match(configError(() => loadConfig(['--port', 'eighty'], {})), /^--port: expected a whole number, got "eighty"/);
+  });
+
+  test('an environment value out of range names the option and the variable', () => {
+    const message = configError(() => loadConfig([], { BROWSER_FLEET_MAX_SESSIONS: '0' }));
+    assert.match(message, /^--max-sessions \(from BROWSER_FLEET_MAX_SESSIONS\): /);
+  });
+
+  test('a boolean that is neither true nor false', () => {
+    assert.match(configError(() => loadConfig([], { BROWSER_FLEET_HEADLESS: 'maybe' })), /BROWSER_FLEET_HEADLESS: expected true or false/);
+  });
+
+  test('a config file value of the wrong type names the option and the file', () => {
+    const file = configFile({ timeoutAction: 'soon' });
+    const message = configError(() => loadConfig(['--config', file], {}));
+    assert.match(message, /timeoutAction: expected a whole number/);
+    assert.ok(message.includes(file));
+  });
+
+  test('an unknown key in the config file is refused', () => {
+    const file = configFile({ prot: 80 });
+    assert.match(configError(() => loadConfig(['--config', file], {})), /unknown option "prot"/);
+  });
+
+  test('a config file that is not JSON, or missing, is refused', () => {
+    assert.match(configError(() => loadConfig(['--config', configFile('{ port: ')], {})), /^--config .*config-\d+\.json: /);
+    assert.match(configError(() => loadConfig(['--config', join(dir, 'nope.json')], {})), /ENOENT/);
+    assert.match(configError(() => loadConfig(['--config', configFile([1, 2])], {})), /expected a JSON object/);
+  });
+
+  test('schema rules: enum, pattern and range', () => {
+    assert.match(configError(() => loadConfig(['--log-level', 'loud'], {})), /^--log-level \(from the command line\): /);
+    assert.match(configError(() => loadConfig(['--viewport-size', '1280'], {})), /^--viewport-size .*1280x720/);
+    assert.match(configError(() => loadConfig(['--caps', 'vision'], {})), /^--caps /);
+    assert.match(configError(() => loadConfig(['--port', '70000'], {})), /^--port .*65535/);
+  });
+
+  test('an unknown flag is a usage error', () => {
+    const program = buildProgram();
+    program.configureOutput({ writeErr: () => {} });
+    assert.throws(() => program.parse(['--prot', '80'], { from: 'user' }), CommanderError);
+    assert.throws(() => loadConfig(['--prot', '80'], {}), CommanderError);
+  });
+});
+
+describe('config --help', () => {
+  test('lists every option with its default and its environment variable', () => {
+    const program = buildProgram();
+    const help = program.helpInformation();
+    for (const key of Object.keys(configSchema.shape)) {
+      const flag = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+      const option = program.options.find((o) => o.long === `--${flag}` && !o.hidden);
+      assert.ok(option, `--${flag} is in the help`);
+      assert.match(option.description, /\(default: [^)]+\)/, `--${flag} shows a default`);
+      assert.ok(option.description.includes(`BROWSER_FLEET_${flag.toUpperCase().replace(/-/g, '_')}`), `--${flag} names its env var`);
+      assert.ok(help.includes(`--${flag}`));
+    }
+  });
+
+  test('the defaults shown are the schema defaults', () => {
+    const describe = (flag: string) => buildProgram().options.find((o) => o.long === flag)!.description;
+    assert.match(describe('--port'), /\(default: 8931\)/);
+    assert.match(describe('--timeout-action'), /\(default: 5000\)/);
+    assert.match(describe('--idle-timeout'), /\(default: 1800000\)/);
+    assert.match(describe('--no-auth'), /\(default: false\)/);
+    assert.match(describe('--max-sessions'), new RegExp(`; ${defaultMaxSessions()} here\\)`));
+  });
+});
+
+test('default session cap: memory at 300 MB a session, at most 4 x cores, at least 2', () => {
+  const gib = 1024 ** 3;
+  assert.equal(defaultMaxSessions(24 * gib, 2), 8);
+  assert.equal(defaultMaxSessions(1 * gib, 8), 3);
+  assert.equal(defaultMaxSessions(0.25 * gib, 8), 2);
+});
