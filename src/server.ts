@@ -4,6 +4,7 @@ import { findBrowser } from './browser/find-browser.ts';
 import type { Config } from './config.ts';
 import { createApp, type SessionRoutes } from './front/app.ts';
 import type { Logger } from './log.ts';
+import { prepareAuth } from './security/tokens.ts';
 import { createMetrics } from './ops/metrics.ts';
 import { SystemdNotifier, type SystemdSettings } from './ops/systemd-notify.ts';
 import { Supervisor } from './supervisor/supervisor.ts';
@@ -29,6 +30,8 @@ export interface StartOptions {
 
 /** Starts the front: finds a browser, builds the supervisor and the app, listens. */
 export async function startServer(config: Config, log: Logger, options: StartOptions = {}): Promise<RunningServer> {
+  // Reads --auth-tokens-file and refuses a non-loopback bind without tokens (unless --no-auth).
+  config = prepareAuth(config, log);
   const browser = findBrowser({ executablePath: config.executablePath, headed: !config.headless });
   if (!browser) throw new Error('no Chromium found: run `npm start` (it installs chromium-headless-shell) or pass --executable-path');
   const supervisor = new Supervisor({ config, log, executablePath: browser.path, workerEntry: options.workerEntry });

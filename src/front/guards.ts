@@ -1,10 +1,29 @@
 import type { Hono } from 'hono';
 import type { AppDeps, AppEnv } from './app.ts';
+import { bearerAuth } from './middleware/bearer-auth.ts';
+import { requestBodyLimit } from './middleware/body-limit.ts';
+import { defaultAllowedHosts, hostCheck, HostList } from './middleware/host-check.ts';
+import { originCheck } from './middleware/origin-check.ts';
+
+/** Paths anyone may call without a token: liveness probes carry no credentials. */
+export const UNAUTHENTICATED_PATHS = ['/healthz'];
 
 /**
- * Request guards that run before every route: authentication, Host/Origin checks, body limit,
- * protocol version. Each guard is a factory in src/front/middleware/ returning a named function.
+ * Request guards that run before every route, cheapest refusal first: Host (DNS rebinding),
+ * Origin (web pages driving the server), bearer token (sets `owner`), body limit. Each guard is
+ * a factory in src/front/middleware/ returning a named function. An unsupported
+ * MCP-Protocol-Version is refused by the SDK transport itself.
+ *
+ * `config.authToken` must already hold the tokens file's tokens (src/security/tokens.ts
+ * prepareAuth, called by startServer).
  */
-export function installGuards(_app: Hono<AppEnv>, _deps: AppDeps): void {
-  // Guards land with the security issue (#5).
+export function installGuards(app: Hono<AppEnv>, deps: AppDeps): void {
+  const { config, log } = deps;
+  const hosts = new HostList(defaultAllowedHosts(config.host, config.allowedHosts));
+  app.use('*',
+    hostCheck(hosts),
+    originCheck({ hosts, clientOrigins: config.allowedClientOrigins }),
+    bearerAuth({ tokens: config.authToken, exempt: UNAUTHENTICATED_PATHS, log }),
+    requestBodyLimit(config.bodyLimit),
+  );
 }

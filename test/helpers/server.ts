@@ -23,7 +23,10 @@ export async function startTestServer(overrides: ConfigInput = {}, options: Star
       done();
     },
   });
-  const server = await startServer(config, createLogger(config.logLevel, sink), options);
+  const server = await startServer(config, createLogger(config.logLevel, sink), options).catch((error: unknown) => {
+    rmSync(outputDir, { recursive: true, force: true });
+    throw error;
+  });
   return {
     ...server,
     logs,

@@ -1,0 +1,44 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { HttpBindings } from '@hono/node-server';
+import type { Context, MiddlewareHandler } from 'hono';
+import type { Logger } from '../../log.ts';
+import { tokenFingerprint } from '../../security/tokens.ts';
+import type { AppEnv } from '../app.ts';
+import { refuse } from './refuse.ts';
+
+const REALM = 'Bearer realm="browser-fleet"';
+
+/**
+ * Requires `Authorization: Bearer TOKEN` with one of `tokens` on every path but `exempt`, and
+ * sets `owner` to the token's fingerprint so a session answers only to the token that created
+ * it. The token is read from that header only, never the query string (which ends up in logs
+ * and browser history). With no tokens configured every request passes and `owner` stays unset.
+ */
+export function bearerAuth(options: { tokens: readonly string[]; exempt: readonly string[]; log: Logger }): MiddlewareHandler<AppEnv> {
+  const known = options.tokens.map((token) => Buffer.from(tokenFingerprint(token), 'hex'));
+  const exempt = new Set(options.exempt);
+  return async function bearerAuth(c, next) {
+    if (known.length === 0 || exempt.has(c.req.path)) return next();
+    const header = c.req.header('authorization');
+    const presented = header?.match(/^Bearer[ \t]+([^\s]+)[ \t]*$/i)?.[1];
+    if (!presented) {
+      audit(c, options.log, header ? 'malformed Authorization header' : 'no bearer token');
+      return refuse(c, 'UNAUTHORIZED', 'Unauthorized: send Authorization: Bearer <token>', { 'WWW-Authenticate': REALM });
+    }
+    const digest = Buffer.from(tokenFingerprint(presented), 'hex');
+    // Compare against every token, without stopping at a match, so timing tells nothing.
+    let owner: string | undefined;
+    for (const candidate of known) if (timingSafeEqual(candidate, digest)) owner = candidate.toString('hex');
+    if (!owner) {
+      audit(c, options.log, 'unknown bearer token');
+      return refuse(c, 'UNAUTHORIZED', 'Unauthorized: the bearer token is not valid', { 'WWW-Authenticate': `${REALM}, error="invalid_token"` });
+    }
+    c.set('owner', owner);
+    await next();
+  };
+}
+
+function audit(c: Context, log: Logger, reason: string): void {
+  const remote = (c.env as Partial<HttpBindings> | undefined)?.incoming?.socket?.remoteAddress;
+  log.warn({ method: c.req.method, path: c.req.path, remote, reason }, 'request refused: unauthorized');
+}
