@@ -28,8 +28,12 @@ export function systemdSettingsFromEnv(env: Record<string, string | undefined>):
   };
 }
 
+/** The helper programs that can send to NOTIFY_SOCKET. */
+export type SenderName = 'systemd-notify' | 'python3';
+
 /** A program that sends one datagram of `KEY=VALUE` lines to NOTIFY_SOCKET. */
-interface Sender {
+export interface Sender {
+  name: SenderName;
   program: string;
   args(lines: string[]): string[];
 }
@@ -49,12 +53,12 @@ const PY_SEND = [
  * before the helper exits. python3 is the fallback for containers handed a NOTIFY_SOCKET without
  * systemd installed. Either way the sender is a child process: the unit needs NotifyAccess=all.
  */
-export function findSender(searchPath = '/usr/bin:/bin'): Sender | undefined {
-  const find = (name: string) => [...searchPath.split(delimiter), '/usr/bin', '/bin'].filter(Boolean).map((dir) => join(dir, name)).find((p) => existsSync(p));
-  const systemdNotify = find('systemd-notify');
-  if (systemdNotify) return { program: systemdNotify, args: (lines) => lines };
-  const python = find('python3');
-  if (python) return { program: python, args: (lines) => ['-c', PY_SEND, ...lines] };
+export function findSender(searchPath = '/usr/bin:/bin', prefer: SenderName[] = ['systemd-notify', 'python3']): Sender | undefined {
+  const dirs = [...searchPath.split(delimiter), '/usr/bin', '/bin'].filter(Boolean);
+  for (const name of prefer) {
+    const program = dirs.map((dir) => join(dir, name)).find((p) => existsSync(p));
+    if (program) return { name, program, args: (lines) => name === 'python3' ? ['-c', PY_SEND, ...lines] : lines };
+  }
   return undefined;
 }
 
@@ -76,7 +80,8 @@ export class SystemdNotifier {
     this.settings = settings;
     this.log = log.child({ component: 'systemd' });
     this.sender = sender;
-    if (!sender) this.log.warn({ notifySocket: settings.notifySocket }, 'NOTIFY_SOCKET is set but neither systemd-notify nor python3 was found: systemd will not hear READY');
+    if (sender) this.log.info({ notifySocket: settings.notifySocket, via: sender.program }, 'systemd notify enabled');
+    else this.log.warn({ notifySocket: settings.notifySocket }, 'NOTIFY_SOCKET is set but neither systemd-notify nor python3 was found: systemd will not hear READY');
   }
 
   /** Sends READY=1 (with a STATUS line) and starts the watchdog pings if systemd asked for them. */
