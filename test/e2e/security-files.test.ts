@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { connectClient, resultText, type TestClient } from '../helpers/client.ts';
+import { startPageServer, type PageServer } from '../helpers/pages.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+describe('security: file paths stay in the session directory or the upload root', () => {
+  let server: TestServer;
+  let pages: PageServer;
+  let client: TestClient;
+  let base: string;
+  let outside: string;
+  let uploads: string;
+  let sessionDir: string;
+
+  before(async () => {
+    base = mkdtempSync(join(tmpdir(), 'bf-files-'));
+    outside = join(base, 'outside');
+    uploads = join(base, 'uploads');
+    mkdirSync(outside);
+    mkdirSync(uploads);
+    writeFileSync(join(uploads, 'allowed.txt'), 'allowed upload');
+    writeFileSync(join(outside, 'private.txt'), 'not for the browser');
+    pages = await startPageServer();
+    pages.route('/upload', '<!doctype html><title>Upload</title><input type="file" id="file" aria-label="Pick a file">');
+    server = await startTestServer({ timeoutAction: 3000, uploadRoot: uploads });
+    client = await connectClient(server.url);
+    sessionDir = server.supervisor.get(client.sessionId)!.outputDir;
+    await client.call('browser_navigate', { url: `${pages.url}/upload` });
+  });
+
+  after(async () => {
+    await client?.close();
+    await server?.close();
+    await pages?.close();
+    if (base) rmSync(base, { recursive: true, force: true });
+  });
+
+  const refusedScreenshot = async (filename: string) => {
+    const result = await client.call('browser_take_screenshot', { filename });
+    assert.equal(result.isError, true, filename);
+    assert.match(resultText(result), /File access denied/, filename);
+  };
+
+  test('a screenshot filename inside the session directory is written there', async () => {
+    const result = await client.call('browser_take_screenshot', { filename: 'shots/inside.png' });
+    assert.notEqual(result.isError, true, resultText(result));
+    assert.ok(existsSync(join(sessionDir, 'shots', 'inside.png')));
+  });
+
+  test('a screenshot filename with .. is refused and nothing is written', async () => {
+    await refusedScreenshot('../escape.png');
+    await refusedScreenshot('shots/../../../escape.png');
+    assert.ok(!existsSync(join(dirname(sessionDir), 'escape.png')));
+    assert.ok(!existsSync(join(dirname(dirname(sessionDir)), 'escape.png')));
+  });
+
+  test('an absolute path outside and a symlink that leads out are refused, nothing written', async () => {
+    await refusedScreenshot(join(outside, 'absolute.png'));
+    symlinkSync(outside, join(sessionDir, 'link-out'));
+    await refusedScreenshot('link-out/through-link.png');
+    await refusedScreenshot('name\u0000.png');
+    assert.deepEqual(readdirSync(outside), ['private.txt']);
+  });
+
+  test('a snapshot filename outside the session directory is refused too', async () => {
+    const result = await client.call('browser_snapshot', { filename: '../snapshot.md' });
+    assert.equal(result.isError, true);
+    assert.match(resultText(result), /File access denied/);
+    assert.ok(!existsSync(join(dirname(sessionDir), 'snapshot.md')));
+  });
+
+  test('file_upload refuses files outside the session directory and the upload root, and takes one inside', async () => {
+    await client.call('browser_click', { element: 'file input', target: '#file' });
+    const denied = await client.call('browser_file_upload', { paths: [join(outside, 'private.txt')] });
+    assert.equal(denied.isError, true);
+    assert.match(resultText(denied), /File access denied/);
+    const traversal = await client.call('browser_file_upload', { paths: [`../../${'..'}/etc/passwd`] });
+    assert.equal(traversal.isError, true);
+    assert.match(resultText(traversal), /File access denied/);
+    const allowed = await client.call('browser_file_upload', { paths: [join(uploads, 'allowed.txt')] });
+    assert.notEqual(allowed.isError, true, resultText(allowed));
+    const name = await client.text('browser_evaluate', { function: '() => document.getElementById("file").files[0]?.name ?? "none"' });
+    assert.match(name, /"allowed\.txt"/);
+  });
+});
