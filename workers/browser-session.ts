@@ -1,9 +1,19 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { findBrowser } from '../src/browser/find-browser.ts';
 import type { BrowserOptions, WorkerSettings, WorkerStatus } from '../src/ipc/protocol.ts';
 import { truncateSnapshot, type RenderState } from '../src/tools/response.ts';
+import type { ConsoleEntry, ModalState, RequestEntry } from '../src/tools/tool.ts';
 import { FleetError } from '../src/errors.ts';
+import { ConsoleRecorder } from './console-recorder.ts';
 import { Egress } from './egress.ts';
+import { describeModalStates, ModalStates } from './modal-states.ts';
+import { NetworkRecorder } from './network-recorder.ts';
+import { PopupTracker } from './popup-tracker.ts';
+import { confinePath } from './paths.ts';
+import { settle } from './settle.ts';
 
 /** Flags that keep Chromium quiet on a closed network and quick to start. */
 const CHROMIUM_ARGS = [
@@ -15,8 +25,31 @@ const CHROMIUM_ARGS = [
   '--disable-gpu',
 ];
 
-/** Most time spent waiting for what an action started (navigation, requests), ms. */
-const SETTLE_CAP_MS = 3000;
+/** What is recorded about each page from the moment it opens. */
+interface PageRecords {
+  console: ConsoleRecorder;
+  network: NetworkRecorder;
+  modals: ModalStates;
+  /** The title when the page last answered; a page behind a dialog cannot. */
+  title: string;
+}
+
+/**
+ * The Chromium to launch with `options`, or why it cannot be launched. Checked before the
+ * running browser is closed, so a refused browser_open leaves the session as it was.
+ */
+function launchableExecutable(options: BrowserOptions): string {
+  if (options.headless) return options.executablePath;
+  // DISPLAY is the browser's environment, not one of our options, so only process.env knows it.
+  if (!process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
+    throw new FleetError('TOOL_FAILED', 'Headed mode needs a display, and this server has none (DISPLAY is not set). ' +
+      'Start the server under an X server or with `xvfb-run`, or keep headless: true.');
+  }
+  if (!/headless/.test(basename(options.executablePath))) return options.executablePath;
+  const full = findBrowser({ headed: true });
+  if (!full) throw new FleetError('TOOL_FAILED', `Headed mode needs full Chromium; ${options.executablePath} is headless-only. Install chromium or pass --executable-path.`);
+  return full.path;
+}
 
 const REF_PATTERN = /^(f\d+)?e\d+$/;
 
@@ -50,6 +83,14 @@ export class BrowserSession {
   private closing = false;
   /** What the browser may reach (schemes, origins, private networks); outlives relaunches. */
   private egress?: Egress;
+  /** Open tabs in the order they opened (the selected one is `current`). */
+  private tabList: Page[] = [];
+  /** Recorders of each page, attached the moment it opens. */
+  private readonly records = new WeakMap<Page, PageRecords>();
+  /** PAGE_LIMIT errors for popups closed since the last tool call. */
+  private blockedPopups: string[] = [];
+  /** Popups the browser is opening, so settling can wait for them. */
+  private popups?: PopupTracker;
 
   constructor(readonly settings: WorkerSettings) {}
 
@@ -60,13 +101,14 @@ export class BrowserSession {
   /** Launches the browser over a pipe (it dies with this process) with one context and one page. */
   async launch(): Promise<void> {
     const options = this.settings.browser;
+    const executablePath = launchableExecutable(options);
     const before = new Set(childPids());
     const isRoot = process.getuid?.() === 0;
     this.closing = false;
     const egress = this.egress ??= await Egress.start(this.settings);
     const { args: egressArgs, ...egressLaunch } = egress.launchOptions();
     const browser = await chromium.launch({
-      executablePath: options.executablePath,
+      executablePath,
       headless: options.headless,
       chromiumSandbox: !isRoot,
       args: [...CHROMIUM_ARGS, ...egressArgs],
@@ -80,6 +122,7 @@ export class BrowserSession {
       this.browser = undefined;
       this.context = undefined;
       this.current = undefined;
+      this.tabList = [];
       this.browserPid = undefined;
       if (!expected) this.onDisconnected?.('the browser process exited unexpectedly');
     });
@@ -93,6 +136,7 @@ export class BrowserSession {
     await egress.install(this.context);
     this.context.setDefaultTimeout(this.settings.timeoutAction);
     this.context.setDefaultNavigationTimeout(this.settings.timeoutNavigation);
+    this.popups = await PopupTracker.start(browser);
     this.context.on('page', (page) => this.onPage(page));
     this.current = await this.context.newPage();
   }
@@ -104,6 +148,7 @@ export class BrowserSession {
     this.browser = undefined;
     this.context = undefined;
     this.current = undefined;
+    this.tabList = [];
     await browser?.close().catch(() => {});
   }
 
@@ -111,16 +156,38 @@ export class BrowserSession {
     return this.browser !== undefined && this.browser.isConnected();
   }
 
+  /** Every page, ours or a popup, passes here before it can run anything we would miss. */
   private onPage(page: Page): void {
+    this.popups?.pageArrived();
+    if (this.tabList.length >= this.settings.maxPages) {
+      this.blockedPopups.push(`A popup was closed: this session already has ${this.tabList.length} tabs, the most it may have ` +
+        `(--max-pages ${this.settings.maxPages}) [PAGE_LIMIT]. Close a tab with browser_tabs first.`);
+      void page.close().catch(() => {});
+      return;
+    }
+    this.records.set(page, { console: new ConsoleRecorder(page), network: new NetworkRecorder(page), modals: new ModalStates(page), title: '' });
+    this.tabList.push(page);
     page.on('close', () => {
-      if (this.current === page) this.current = this.context?.pages().at(-1);
+      const index = this.tabList.indexOf(page);
+      if (index === -1) return;
+      this.tabList.splice(index, 1);
+      if (this.current === page) this.current = this.tabList[Math.min(index, this.tabList.length - 1)];
     });
+  }
+
+  private recordsOf(page: Page): PageRecords {
+    let records = this.records.get(page);
+    if (!records) {
+      records = { console: new ConsoleRecorder(page), network: new NetworkRecorder(page), modals: new ModalStates(page), title: '' };
+      this.records.set(page, records);
+    }
+    return records;
   }
 
   /** The selected tab; launches a browser or opens a tab when there is none. */
   async currentPage(): Promise<Page> {
     if (!this.isOpen) await this.launch();
-    if (!this.current || this.current.isClosed()) this.current = this.context!.pages().at(-1) ?? await this.context!.newPage();
+    if (!this.current || this.current.isClosed()) this.current = this.tabList.at(-1) ?? await this.context!.newPage();
     return this.current;
   }
 
@@ -128,8 +195,106 @@ export class BrowserSession {
     return this.current && !this.current.isClosed() ? this.current : undefined;
   }
 
+  /** Open tabs in the order they opened. */
   pages(): Page[] {
-    return this.context?.pages() ?? [];
+    return this.tabList.filter((page) => !page.isClosed());
+  }
+
+  /** Opens a tab and selects it; refuses past --max-pages. */
+  async newTab(): Promise<Page> {
+    if (!this.isOpen) return this.currentPage();
+    const open = this.pages().length;
+    if (open >= this.settings.maxPages) {
+      throw new FleetError('PAGE_LIMIT', `This session already has ${open} tabs, the most it may have (--max-pages ${this.settings.maxPages}). ` +
+        'Close one with browser_tabs action "close" first.');
+    }
+    this.current = await this.context!.newPage();
+    return this.current;
+  }
+
+  async selectTab(index: number): Promise<Page> {
+    const page = this.pages()[index];
+    if (!page) throw new FleetError('TOOL_FAILED', `Tab ${index} not found: ${this.describeTabCount()}.`);
+    await page.bringToFront();
+    this.current = page;
+    return page;
+  }
+
+  /** Closes tab `index` (the selected one when omitted); returns its URL. */
+  async closeTab(index?: number): Promise<string> {
+    const page = index === undefined ? this.currentPageOrUndefined() : this.pages()[index];
+    if (!page) throw new FleetError('TOOL_FAILED', index === undefined ? 'There is no open tab to close.' : `Tab ${index} not found: ${this.describeTabCount()}.`);
+    const url = page.url();
+    await page.close();
+    return url;
+  }
+
+  private describeTabCount(): string {
+    const count = this.pages().length;
+    return count ? `there are ${count} tabs, numbered 0 to ${count - 1}` : 'there are no open tabs';
+  }
+
+  /** PAGE_LIMIT messages of popups closed since the previous call. */
+  takeBlockedPopups(): string[] {
+    return this.blockedPopups.splice(0);
+  }
+
+  /** Modal states open on the selected tab. */
+  modalStates(): ModalState[] {
+    const page = this.currentPageOrUndefined();
+    return page ? this.recordsOf(page).modals.list() : [];
+  }
+
+  clearModalState(state: ModalState): void {
+    for (const page of this.pages()) this.recordsOf(page).modals.clear(state);
+  }
+
+  consoleMessages(page: Page, options: { all?: boolean } = {}): ConsoleEntry[] {
+    return this.recordsOf(page).console.messages(options.all);
+  }
+
+  requests(page: Page): RequestEntry[] {
+    return this.recordsOf(page).network.sinceNavigation();
+  }
+
+  request(page: Page, index: number): RequestEntry | undefined {
+    return this.recordsOf(page).network.byIndex(index);
+  }
+
+  /** Writes a file the client asked for, inside the session's output directory only. */
+  async writeOutput(filename: string, data: string | Buffer): Promise<string> {
+    const path = confinePath(filename, [this.settings.outputDir]);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, data);
+    return path;
+  }
+
+  /** A file the client asks the browser to read: inside the output directory or --upload-root only. */
+  inputPath(path: string): string {
+    return confinePath(path, [this.settings.outputDir, ...(this.settings.uploadRoot ? [this.settings.uploadRoot] : [])]);
+  }
+
+  /** browser_open: checks the new options can launch, then closes the browser and launches it with them. */
+  async reopen(changes: { headless?: boolean; width?: number; height?: number }): Promise<void> {
+    const browser = this.settings.browser;
+    const next: BrowserOptions = {
+      ...browser,
+      headless: changes.headless ?? browser.headless,
+      viewport: { width: changes.width ?? browser.viewport.width, height: changes.height ?? browser.viewport.height },
+    };
+    launchableExecutable(next);
+    await this.close();
+    Object.assign(browser, next);
+    await this.launch();
+  }
+
+  /** The aria snapshot of the selected tab or of one element, untruncated. */
+  async captureSnapshot(options: { target?: string; depth?: number; boxes?: boolean }): Promise<string> {
+    const page = await this.currentPage();
+    const snapshotOptions = { mode: 'ai' as const, depth: options.depth, boxes: options.boxes };
+    return options.target
+      ? (await this.resolveTarget(options.target)).ariaSnapshot(snapshotOptions)
+      : page.ariaSnapshot(snapshotOptions);
   }
 
   async resolveTarget(target: string): Promise<Locator> {
@@ -152,58 +317,48 @@ export class BrowserSession {
     return locator;
   }
 
-  /**
-   * Runs `action` and waits only for what it started: a main-frame navigation to reach
-   * DOMContentLoaded, and the requests it issued to finish, each within SETTLE_CAP_MS in total.
-   */
-  async settleAfter<T>(action: () => Promise<T>): Promise<T> {
+  /** Runs `action` on the selected tab and waits for what it started; see workers/settle.ts. */
+  async settleAfter(action: () => Promise<unknown>, deadline = Date.now() + this.settings.timeoutAction): Promise<void> {
     const page = await this.currentPage();
-    const pending = new Set<import('playwright-core').Request>();
-    let navigated = false;
-    const onRequest = (request: import('playwright-core').Request) => {
-      pending.add(request);
-      if (request.isNavigationRequest() && request.frame() === page.mainFrame()) navigated = true;
-    };
-    const onDone = (request: import('playwright-core').Request) => pending.delete(request);
-    page.on('request', onRequest);
-    page.on('requestfinished', onDone);
-    page.on('requestfailed', onDone);
+    await settle(page, this.recordsOf(page).modals, this.popups, action, deadline);
+  }
+
+  /** `work`, unless a modal state opens on `page` first (then undefined: a dialog would stall it). */
+  private async unlessModal<T>(page: Page, work: () => Promise<T>): Promise<T | undefined> {
+    const modals = this.recordsOf(page).modals;
+    if (modals.list().length) return undefined;
+    const next = modals.next();
     try {
-      const result = await action();
-      if (navigated || pending.size) {
-        const deadline = Date.now() + SETTLE_CAP_MS;
-        if (navigated) await page.waitForLoadState('domcontentloaded', { timeout: SETTLE_CAP_MS }).catch(() => {});
-        while (pending.size && Date.now() < deadline && !page.isClosed()) {
-          await Promise.race([
-            new Promise((resolve) => page.once('requestfinished', resolve).once('requestfailed', resolve)),
-            new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now()))),
-          ]);
-        }
-      }
-      return result;
+      return await Promise.race([work(), next.opened.then(() => undefined)]);
     } finally {
-      page.off('request', onRequest);
-      page.off('requestfinished', onDone);
-      page.off('requestfailed', onDone);
+      next.dispose();
     }
+  }
+
+  private async titleOf(page: Page): Promise<string> {
+    const records = this.recordsOf(page);
+    if (records.modals.blocksScripts) return records.title;
+    records.title = await this.unlessModal(page, () => page.title()).catch(() => undefined) ?? records.title;
+    return records.title;
   }
 
   /** The page state the serializer prints after a tool ran. */
   async renderState(snapshot: { include: boolean; target?: string; depth?: number; boxes?: boolean }): Promise<RenderState> {
     const page = this.currentPageOrUndefined();
     if (!page) return {};
-    const state: RenderState = { page: { url: page.url(), title: await page.title().catch(() => '') } };
-    const pages = this.pages();
-    state.tabs = await Promise.all(pages.map(async (p, index) => ({
-      index, current: p === page, url: p.url(), title: await p.title().catch(() => ''),
+    const records = this.recordsOf(page);
+    const state: RenderState = { page: { url: page.url(), title: await this.titleOf(page) } };
+    state.tabs = await Promise.all(this.pages().map(async (p, index) => ({
+      index, current: p === page, url: p.url(), title: await this.titleOf(p),
     })));
+    const fresh = records.console.takeNew();
+    if (fresh.length) state.newConsole = fresh;
     if (snapshot.include) {
-      const options = { mode: 'ai' as const, depth: snapshot.depth, boxes: snapshot.boxes };
-      const text = snapshot.target
-        ? await (await this.resolveTarget(snapshot.target)).ariaSnapshot(options)
-        : await page.ariaSnapshot(options);
-      state.snapshot = truncateSnapshot(text, this.settings.snapshotMaxChars);
+      const text = await this.unlessModal(page, () => this.captureSnapshot(snapshot));
+      if (text !== undefined) state.snapshot = truncateSnapshot(text, this.settings.snapshotMaxChars);
     }
+    const modals = records.modals.list();
+    if (modals.length) state.modals = describeModalStates(modals);
     return state;
   }
 

@@ -7,7 +7,7 @@ import { toFleetError } from '../errors.ts';
 import type { ToolResult } from '../ipc/protocol.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import { enabledTools } from '../tools/registry.ts';
-import { normalizeLegacyArgs, type Tool } from '../tools/tool.ts';
+import { normalizeLegacyArgs, toolTimeoutMs, type Tool } from '../tools/tool.ts';
 
 /** Server name and version reported in `initialize`. */
 export const SERVER_INFO = { name: 'browser-fleet', version: '0.1.0' };
@@ -72,7 +72,7 @@ export function createMcpSession(options: {
     if (!tool) throw new McpError(ErrorCode.InvalidParams, `Tool "${request.params.name}" not found`);
     const parsed = tool.input.safeParse(normalizeLegacyArgs(request.params.arguments ?? {}));
     if (!parsed.success) return errorResult(describeInvalid(tool.name, parsed.error));
-    const timeoutMs = (tool.navigates ? config.timeoutNavigation : config.timeoutAction) + 2000;
+    const timeoutMs = toolTimeoutMs(tool, parsed.data, config) + 2000;
     try {
       return await supervisor.callTool(sessionId, tool.name, request.params.arguments ?? {}, { timeoutMs, signal: extra.signal });
     } catch (error) {

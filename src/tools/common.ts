@@ -7,6 +7,7 @@ const close = defineTool({
   description: 'Close the page',
   input: z.object({}),
   annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: true },
+  ignoresModalState: true,
   async handle(ctx, _args, response) {
     await ctx.closeBrowser();
     response.addResult('Browser closed. The next tool call opens a new one.');
@@ -14,4 +15,21 @@ const close = defineTool({
   },
 });
 
-export const commonTools = [close];
+const resize = defineTool({
+  name: 'browser_resize',
+  title: 'Resize browser window',
+  description: 'Resize the browser window',
+  input: z.object({
+    width: z.number().describe('Width of the browser window'),
+    height: z.number().describe('Height of the browser window'),
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: true },
+  async handle(ctx, { width, height }, response) {
+    const page = await ctx.currentPage();
+    await page.setViewportSize({ width: Math.round(width), height: Math.round(height) });
+    response.addCode(`await page.setViewportSize({ width: ${width}, height: ${height} });`);
+    response.addResult(`Viewport is now ${Math.round(width)}x${Math.round(height)}.`);
+  },
+});
+
+export const commonTools = [close, resize];

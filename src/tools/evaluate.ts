@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { defineTool, elementField } from './tool.ts';
+import { locatorCode } from './snapshot.ts';
+import { defineTool, elementField, resultOrFile } from './tool.ts';
+
+/** Result of evaluating the client's source in the page: functions are called, promises awaited. */
+interface Evaluated {
+  result: unknown;
+  isFunction: boolean;
+}
 
 const evaluate = defineTool({
   name: 'browser_evaluate',
@@ -9,18 +16,32 @@ const evaluate = defineTool({
     element: elementField,
     target: z.string().optional().describe('Exact target element reference from the page snapshot, or a unique element selector; when given, the function receives the element'),
     function: z.string().describe('() => { /* code */ } or (element) => { /* code */ } when element is provided'),
-    filename: z.string().optional().describe('Save the result to this file in the session output directory instead of returning it'),
+    filename: z.string().optional().describe('File name to save the result to, in the session output directory. If not provided, result is returned as text.'),
   }),
   annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: true },
   async handle(ctx, args, response) {
     const page = await ctx.currentPage();
-    // The function text arrives as source; the page compiles it, never the worker.
-    const source = `(${args.function})`;
-    const value = args.target
-      ? await (await ctx.resolveTarget(args.target)).evaluate((element, code) => (0, eval)(code)(element), source)
-      : await page.evaluate((code) => (0, eval)(code)(), source);
-    response.addResult(JSON.stringify(value, null, 2) ?? 'undefined');
-    response.addCode(`await page.evaluate(${JSON.stringify(args.function)});`);
+    const locator = args.target ? await ctx.resolveTarget(args.target) : undefined;
+    let evaluated: Evaluated | undefined;
+    // The source arrives as text and the page compiles it, never the worker.
+    await ctx.settleAfter(async () => {
+      evaluated = locator
+        ? await locator.evaluate(async (element, source) => {
+          const value = (0, eval)(`(${source})`);
+          const isFunction = typeof value === 'function';
+          return { result: await (isFunction ? value(element) : value), isFunction };
+        }, args.function)
+        : await page.evaluate(async (source) => {
+          const value = (0, eval)(`(${source})`);
+          const isFunction = typeof value === 'function';
+          return { result: await (isFunction ? value() : value), isFunction };
+        }, args.function);
+    });
+    // A dialog opened by the code stops it before it returns; the modal state says so.
+    if (!evaluated) return;
+    const code = evaluated.isFunction ? args.function : `() => (${args.function})`;
+    response.addCode(locator ? `await page.${locatorCode(args.target!)}.evaluate(${JSON.stringify(code)});` : `await page.evaluate(${JSON.stringify(code)});`);
+    await resultOrFile(ctx, response, 'Evaluation result', JSON.stringify(evaluated.result, null, 2) ?? 'undefined', args.filename);
   },
 });
 

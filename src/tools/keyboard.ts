@@ -2,6 +2,23 @@ import { z } from 'zod';
 import { locatorCode } from './snapshot.ts';
 import { defineTool, elementField, targetField } from './tool.ts';
 
+const pressKey = defineTool({
+  name: 'browser_press_key',
+  title: 'Press a key',
+  description: 'Press a key on the keyboard',
+  input: z.object({
+    key: z.string().describe('Name of the key to press or a character to generate, such as `ArrowLeft` or `a`'),
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: true },
+  async handle(ctx, { key }, response) {
+    const page = await ctx.currentPage();
+    await ctx.settleAfter(() => page.keyboard.press(key));
+    response.addCode(`await page.keyboard.press(${JSON.stringify(key)});`);
+    // Enter is the key that submits forms and so changes the page; others rarely do.
+    if (key === 'Enter') response.setIncludeSnapshot();
+  },
+});
+
 const type = defineTool({
   name: 'browser_type',
   title: 'Type text',
@@ -27,4 +44,4 @@ const type = defineTool({
   },
 });
 
-export const keyboardTools = [type];
+export const keyboardTools = [pressKey, type];

@@ -1,6 +1,21 @@
 import { z } from 'zod';
 import { assertNavigable } from '../security/egress-policy.ts';
-import { defineTool } from './tool.ts';
+import { defineTool, type ToolContext } from './tool.ts';
+
+/** Like @playwright/mcp: a bare host gets https://, a loopback host gets http://. */
+export function normalizeUrl(url: string): string {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(url)) return url;
+  return /^(localhost|127\.|0\.0\.0\.0|\[::1\])/.test(url) ? `http://${url}` : `https://${url}`;
+}
+
+/** Checks `url` against the egress policy, then loads it in the selected tab and lets it settle. */
+export async function navigateTo(ctx: ToolContext, url: string): Promise<string> {
+  const target = normalizeUrl(url);
+  await assertNavigable(target, ctx.settings);
+  const page = await ctx.currentPage();
+  await ctx.settleAfter(() => page.goto(target, { waitUntil: 'domcontentloaded', timeout: ctx.settings.timeoutNavigation }));
+  return target;
+}
 
 const navigate = defineTool({
   name: 'browser_navigate',
@@ -12,12 +27,7 @@ const navigate = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: true },
   navigates: true,
   async handle(ctx, { url }, response) {
-    const page = await ctx.currentPage();
-    // Like @playwright/mcp: a bare host gets https:// (localhost gets http://).
-    let target = url;
-    if (!/^[a-z][a-z0-9+.-]*:/i.test(url)) target = /^(localhost|127\.|\[::1\])/.test(url) ? `http://${url}` : `https://${url}`;
-    await assertNavigable(target, ctx.settings);
-    await page.goto(target, { waitUntil: 'domcontentloaded', timeout: ctx.settings.timeoutNavigation });
+    const target = await navigateTo(ctx, url);
     response.addCode(`await page.goto(${JSON.stringify(target)});`);
     response.setIncludeSnapshot();
   },
@@ -32,7 +42,7 @@ const navigateBack = defineTool({
   navigates: true,
   async handle(ctx, _args, response) {
     const page = await ctx.currentPage();
-    await page.goBack({ waitUntil: 'domcontentloaded', timeout: ctx.settings.timeoutNavigation });
+    await ctx.settleAfter(() => page.goBack({ waitUntil: 'commit', timeout: ctx.settings.timeoutNavigation }));
     response.addCode('await page.goBack();');
     response.setIncludeSnapshot();
   },

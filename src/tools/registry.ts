@@ -1,17 +1,41 @@
 import { commonTools } from './common.ts';
+import { consoleTools } from './console.ts';
+import { dialogsTools } from './dialogs.ts';
+import { emulationTools } from './emulation.ts';
 import { evaluateTools } from './evaluate.ts';
+import { filesTools } from './files.ts';
+import { findTools } from './find.ts';
+import { formTools } from './form.ts';
 import { keyboardTools } from './keyboard.ts';
 import { navigateTools } from './navigate.ts';
+import { networkTools } from './network.ts';
+import { openTools } from './open.ts';
+import { runCodeTools } from './run-code.ts';
+import { screenshotTools } from './screenshot.ts';
 import { snapshotTools } from './snapshot.ts';
+import { tabsTools } from './tabs.ts';
 import type { Tool } from './tool.ts';
+import { waitTools } from './wait.ts';
 
-/** Every tool, in the order clients see them. */
+/** Every tool, in the order clients see them (the groups of @playwright/mcp, then ours). */
 export const allTools: Tool[] = [
   ...commonTools,
-  ...navigateTools,
-  ...snapshotTools,
-  ...keyboardTools,
+  ...consoleTools,
+  ...dialogsTools,
+  ...emulationTools,
   ...evaluateTools,
+  ...filesTools,
+  ...findTools,
+  ...formTools,
+  ...keyboardTools,
+  ...navigateTools,
+  ...networkTools,
+  ...runCodeTools,
+  ...screenshotTools,
+  ...snapshotTools,
+  ...tabsTools,
+  ...waitTools,
+  ...openTools,
 ] as Tool[];
 
 /** The tools a server with these capabilities offers. */

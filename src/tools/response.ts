@@ -79,7 +79,7 @@ export class Response {
     if (state.notices?.length) add('Notice', state.notices.map((n) => `- ${n}`).join('\n'));
     if (state.modals?.length) add('Modal state', state.modals.map((m) => `- ${m}`).join('\n'));
     if (state.tabs && (state.tabs.length > 1 || this.includeTabs)) {
-      add('Open tabs', state.tabs.map((t) => `- ${t.index}:${t.current ? ' (current)' : ''} [${t.title}] (${t.url})`).join('\n'));
+      add('Open tabs', state.tabs.map((t) => `- ${t.index}:${t.current ? ' (current)' : ''} [${t.title}](${t.url})`).join('\n'));
     }
     if (state.page) add('Page', `- Page URL: ${state.page.url}\n- Page Title: ${state.page.title}`);
     if (state.newConsole?.length) add('New console messages', state.newConsole.map((l) => `- ${l}`).join('\n'));
@@ -101,5 +101,5 @@ export function truncateSnapshot(snapshot: string, maxChars: number): string {
   const omitted = snapshot.length - kept.length;
   return `${kept}\n# [snapshot truncated: ${omitted} of ${snapshot.length} characters omitted. ` +
     'Call browser_snapshot with `depth` to get a shallower tree, `target` (a ref) to get one subtree, ' +
-    'or browser_find to locate text.]';
+    'or `filename` to save the whole snapshot; or browser_find to locate text and its ref.]';
 }

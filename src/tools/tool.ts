@@ -1,4 +1,4 @@
-import type { Locator, Page } from 'playwright-core';
+import type { Dialog, FileChooser, Locator, Page, Request } from 'playwright-core';
 import { z } from 'zod';
 import type { WorkerSettings } from '../ipc/protocol.ts';
 import type { Response } from './response.ts';
@@ -13,7 +13,28 @@ export interface ToolAnnotations {
   openWorldHint: boolean;
 }
 
-/** What a tool handler can reach in the worker. Implemented by workers/session-context.ts. */
+/** A state that blocks the page until one tool clears it, as @playwright/mcp calls them. */
+export type ModalState =
+  | { type: 'dialog'; description: string; clearedBy: string; dialog: Dialog }
+  | { type: 'fileChooser'; description: string; clearedBy: string; fileChooser: FileChooser };
+
+/** Console severities, most severe first; each level includes the ones before it. */
+export const CONSOLE_LEVELS = ['error', 'warning', 'info', 'debug'] as const;
+
+/** One console message or uncaught page error, recorded from the moment its page opened. */
+export interface ConsoleEntry {
+  level: typeof CONSOLE_LEVELS[number];
+  /** The line shown to the client, e.g. `[LOG] hello @ http://x/:3`. */
+  line: string;
+}
+
+/** One request of a page, numbered from 1 in the order the page issued them. */
+export interface RequestEntry {
+  index: number;
+  request: Request;
+}
+
+/** What a tool handler can reach in the worker. Implemented by workers/tool-runner.ts. */
 export interface ToolContext {
   readonly settings: WorkerSettings;
   /** The selected tab; opens one when the browser has none. */
@@ -24,14 +45,44 @@ export interface ToolContext {
   resolveTarget(target: string): Promise<Locator>;
   /**
    * Runs `action`, then waits for what it started (a navigation, requests it caused) to settle,
-   * within caps; never a fixed sleep.
+   * within caps and the call's deadline; never a fixed sleep. Returns early when the action opens
+   * a modal state (a dialog blocks the page, so the action itself cannot finish).
    */
-  settleAfter<T>(action: () => Promise<T>): Promise<T>;
+  settleAfter(action: () => Promise<unknown>): Promise<void>;
   /** Closes the browser; the next tool that needs a page launches a new one. */
   closeBrowser(): Promise<void>;
+  /** Closes the browser and launches it again with these options (browser_open). */
+  reopenBrowser(options: { headless?: boolean; width?: number; height?: number }): Promise<void>;
+  /** Every open tab, in the order they were opened. */
+  tabs(): Page[];
+  /** Opens a tab and selects it; a PAGE_LIMIT error past --max-pages. */
+  newTab(): Promise<Page>;
+  /** Selects tab `index` (0-based). */
+  selectTab(index: number): Promise<Page>;
+  /** Closes tab `index`, or the selected one; returns its URL. */
+  closeTab(index?: number): Promise<string>;
+  /** Modal states (dialog, file chooser) open on the selected tab. */
+  modalStates(): ModalState[];
+  /** Forgets a modal state once the tool that clears it handled it. */
+  clearModalState(state: ModalState): void;
+  /** Console messages of `page` since its last navigation, or since it opened with `all`. */
+  consoleMessages(page: Page, options?: { all?: boolean }): ConsoleEntry[];
+  /** Requests of `page` since its last navigation. */
+  requests(page: Page): RequestEntry[];
+  /** Request number `index` of `page`, if still recorded. */
+  request(page: Page, index: number): RequestEntry | undefined;
+  /** The aria snapshot of the selected tab, or of one element, not truncated. */
+  captureSnapshot(options: { target?: string; depth?: number; boxes?: boolean }): Promise<string>;
+  /** Writes `data` to `filename` inside the session's output directory only; returns the absolute path. */
+  writeOutput(filename: string, data: string | Buffer): Promise<string>;
+  /** Resolves a file the client asks us to read (uploads, drops): the output directory or --upload-root only. */
+  inputPath(path: string): string;
   /** Aborted when the client cancels the call or its deadline passes. */
   readonly signal: AbortSignal;
 }
+
+/** The two deadlines a tool's own deadline is derived from. */
+export type Deadlines = Pick<WorkerSettings, 'timeoutAction' | 'timeoutNavigation'>;
 
 /** A tool as the registry holds it: a definition both processes read and a handler the worker runs. */
 export interface Tool<Input extends z.ZodObject = z.ZodObject> {
@@ -44,12 +95,24 @@ export interface Tool<Input extends z.ZodObject = z.ZodObject> {
   capability?: string;
   /** Navigations get the navigation deadline instead of the action deadline. */
   navigates?: boolean;
+  /** A deadline of its own (ms, before the front's grace), e.g. browser_wait_for's `time`. */
+  timeoutMs?(args: z.output<Input>, deadlines: Deadlines): number;
+  /** The one modal state this tool exists to clear; it refuses to run without it. */
+  clearsModalState?: ModalState['type'];
+  /** Runs whatever modal state is open (closing the browser, switching tabs). */
+  ignoresModalState?: boolean;
   handle(ctx: ToolContext, args: z.output<Input>, response: Response): Promise<void>;
 }
 
 /** Identity helper: declares a tool with its argument types inferred from `input`. */
 export function defineTool<Input extends z.ZodObject>(tool: Tool<Input>): Tool<Input> {
   return tool;
+}
+
+/** The deadline of one call of `tool` with `args`, in ms, before the front adds its grace. */
+export function toolTimeoutMs(tool: Tool, args: Record<string, unknown>, deadlines: Deadlines): number {
+  if (tool.timeoutMs) return tool.timeoutMs(args, deadlines);
+  return tool.navigates ? deadlines.timeoutNavigation : deadlines.timeoutAction;
 }
 
 /** The `element` description field shared by element tools. */
@@ -59,6 +122,24 @@ export const elementField = z.string().optional()
 /** The `target` field shared by element tools. */
 export const targetField = z.string()
   .describe('Exact target element reference from the page snapshot (e.g. "e12"), or a unique element selector');
+
+/** The optional `target` of tools that act on the page or on one element. */
+export const optionalTargetField = z.string().optional()
+  .describe('Exact target element reference from the page snapshot (e.g. "e12"), or a unique element selector; omit for the whole page');
+
+/** A `filename` field: where in the session output directory to save instead of answering inline. */
+export function filenameField(what: string) {
+  return z.string().optional().describe(`File name to save ${what} to, inside this session's output directory on the server. If not provided, ${what} is returned in the response.`);
+}
+
+/** Answers `text` inline, or writes it to `filename` in the session output directory and links it. */
+export async function resultOrFile(ctx: ToolContext, response: Response, title: string, text: string, filename?: string): Promise<void> {
+  if (!filename) {
+    response.addResult(text);
+    return;
+  }
+  response.addResult(`- [${title}](${await ctx.writeOutput(filename, text)})`);
+}
 
 /**
  * Older clients send `ref` where current ones send `target`: map it before validation, for the

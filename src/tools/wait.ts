@@ -1,0 +1,39 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
+import { defineTool } from './tool.ts';
+
+/** Longest wait, seconds, as in @playwright/mcp. */
+const MAX_WAIT_SECONDS = 30;
+
+const waitFor = defineTool({
+  name: 'browser_wait_for',
+  title: 'Wait for',
+  description: 'Wait for text to appear or disappear or a specified time to pass. When both text and textGone are provided, waits for the first one to happen',
+  input: z.object({
+    time: z.number().optional().describe(`The time to wait in seconds, at most ${MAX_WAIT_SECONDS}. When combined with text or textGone, serves as a timeout for them instead of the default action timeout`),
+    text: z.string().optional().describe('The text to wait for'),
+    textGone: z.string().optional().describe('The text to wait for to disappear'),
+  }),
+  annotations: { readOnlyHint: true, destructiveHint: false, openWorldHint: true },
+  timeoutMs: (args, deadlines) => (args.time ? Math.min(MAX_WAIT_SECONDS, args.time) * 1000 : 0) + deadlines.timeoutAction,
+  async handle(ctx, args, response) {
+    if (!args.text && !args.textGone && !args.time) throw new Error('Either time, text or textGone must be provided');
+    const seconds = args.time ? Math.min(MAX_WAIT_SECONDS, args.time) : undefined;
+    const page = await ctx.currentPage();
+    if (args.text || args.textGone) {
+      const timeout = seconds ? seconds * 1000 : ctx.settings.timeoutAction;
+      const waits = [
+        args.text && page.getByText(args.text).first().waitFor({ state: 'visible', timeout }).then(() => `Waited for ${args.text}`),
+        args.textGone && page.getByText(args.textGone).first().waitFor({ state: 'hidden', timeout }).then(() => `Waited for ${args.textGone} to disappear`),
+      ].filter((wait): wait is Promise<string> => !!wait);
+      for (const wait of waits) wait.catch(() => {});
+      response.addResult(await Promise.race(waits));
+    } else {
+      await sleep(seconds! * 1000, undefined, { signal: ctx.signal });
+      response.addResult(seconds === args.time ? `Waited for ${seconds} seconds` : `Waited for ${seconds} seconds (requested ${args.time}, maximum is ${MAX_WAIT_SECONDS})`);
+    }
+    response.setIncludeSnapshot();
+  },
+});
+
+export const waitTools = [waitFor];

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { toolInputSchema } from '../../src/front/mcp-session.ts';
+import { allTools, enabledTools } from '../../src/tools/registry.ts';
+
+interface ReferenceTool {
+  name: string;
+  default?: boolean;
+  inputSchema: Record<string, unknown>;
+  annotations: Record<string, boolean>;
+}
+
+const reference = JSON.parse(readFileSync(new URL('../fixtures/reference-playwright-mcp-0.0.83-tools.json', import.meta.url), 'utf8')) as ReferenceTool[];
+const core = reference.filter((tool) => tool.default);
+
+/** Tools of ours that @playwright/mcp does not have, and why they may exist. */
+const EXTRA_TOOLS: Record<string, string> = {
+  browser_open: 'configures the session\'s own browser (headless, viewport); @playwright/mcp does that with server flags',
+};
+
+/** Parameters of ours beyond the reference's, per tool. None today: add one only with a reason. */
+const EXTRA_PROPERTIES: Record<string, string[]> = {};
+
+/** The schema with what may differ (descriptions) removed and `required` order-free. */
+function comparable(schema: unknown, extras: string[] = []): unknown {
+  if (Array.isArray(schema)) return schema.map((item) => comparable(item));
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === 'description' || key === '$schema') continue;
+    if (key === 'required') out[key] = [...(value as string[])].sort();
+    else if (key === 'properties') {
+      out[key] = Object.fromEntries(Object.entries(value as Record<string, unknown>)
+        .filter(([name]) => !extras.includes(name))
+        .map(([name, property]) => [name, comparable(property)]));
+    } else out[key] = comparable(value);
+  }
+  return out;
+}
+
+describe('tool list matches @playwright/mcp 0.0.83', () => {
+  const ours = new Map(enabledTools(['unsafe-code']).map((tool) => [tool.name, tool]));
+
+  for (const ref of core) {
+    test(`${ref.name} has the reference's parameters, types, enums and required list`, () => {
+      const tool = ours.get(ref.name);
+      assert.ok(tool, `${ref.name} is missing`);
+      assert.deepEqual(comparable(toolInputSchema(tool), EXTRA_PROPERTIES[ref.name]), comparable(ref.inputSchema));
+      assert.deepEqual(tool.annotations, ref.annotations);
+    });
+  }
+
+  test('every tool parameter has a description written for a model', () => {
+    for (const tool of allTools) {
+      const properties = (toolInputSchema(tool).properties ?? {}) as Record<string, { description?: string }>;
+      for (const [name, property] of Object.entries(properties)) {
+        assert.ok(property.description && property.description.length > 10, `${tool.name}.${name} has no description`);
+      }
+    }
+  });
+
+  test('no tool beyond the reference\'s core set except the listed extras', () => {
+    const known = new Set([...core.map((tool) => tool.name), ...Object.keys(EXTRA_TOOLS)]);
+    assert.deepEqual(allTools.map((tool) => tool.name).filter((name) => !known.has(name)), []);
+  });
+
+  test('browser_run_code_unsafe is listed only with --caps unsafe-code and says it is unsafe', () => {
+    assert.equal(enabledTools([]).some((tool) => tool.name === 'browser_run_code_unsafe'), false);
+    const tool = enabledTools(['unsafe-code']).find((t) => t.name === 'browser_run_code_unsafe');
+    assert.ok(tool);
+    assert.match(tool.description, /Unsafe/);
+    assert.match(tool.description, /--caps unsafe-code/);
+    assert.equal(enabledTools([]).length, enabledTools(['unsafe-code']).length - 1);
+  });
+});
