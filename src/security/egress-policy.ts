@@ -18,6 +18,9 @@ export type Lookup = (host: string) => Promise<string[]>;
 
 const defaultLookup: Lookup = async (host) => (await dnsLookup(host, { all: true, verbatim: true })).map(({ address }) => address);
 
+/** How long `check` reuses a lookup: a page's burst of requests to one host costs one lookup. */
+const LOOKUP_CACHE_MS = 5000;
+
 /** The outcome of vetting a connection: where to connect, or why not. */
 export type Verdict = { connectTo: string } | { refused: string };
 
@@ -91,6 +94,8 @@ export function schemeRefusal(url: string, kind: RequestKind): string | undefine
 export class EgressPolicy {
   private readonly allowed: OriginPattern[];
   private readonly blocked: OriginPattern[];
+  /** Recent lookups for `check`, which runs on every request; `vet` for a connection never uses it. */
+  private readonly recent = new Map<string, { at: number; addresses: Promise<string[]> }>();
 
   constructor(private readonly rules: EgressRules, private readonly lookup: Lookup = defaultLookup) {
     this.allowed = rules.allowedOrigins.map(parseOriginPattern);
@@ -114,16 +119,17 @@ export class EgressPolicy {
     }
     const port = DEFAULT_PORTS[parsed.protocol];
     if (port === undefined || !this.filtersNetwork) return undefined; // data:, blob:, about:blank carry no host
-    const verdict = await this.vet(parsed.protocol, parsed.hostname, parsed.port ? Number(parsed.port) : port);
+    const verdict = await this.vet(parsed.protocol, parsed.hostname, parsed.port ? Number(parsed.port) : port, true);
     return 'refused' in verdict ? verdict.refused : undefined;
   }
 
   /**
    * Checks a connection to `host`:`port` and says where to connect. With blockPrivateNetworks
    * that is an address already checked, and the caller must connect to exactly it, so a host that
-   * resolves differently the second time (DNS rebinding) cannot slip past the check.
+   * resolves differently the second time (DNS rebinding) cannot slip past the check. `cached`
+   * lets an advisory check reuse a recent lookup; a connection must never.
    */
-  async vet(scheme: string | undefined, host: string, port: number): Promise<Verdict> {
+  async vet(scheme: string | undefined, host: string, port: number, cached = false): Promise<Verdict> {
     const origin = `${scheme ? `${scheme}//` : ''}${host}:${port}`;
     const target = { scheme, host, port };
     if (this.blocked.some((p) => matchesOrigin(p, target))) return { refused: `${origin} is in --blocked-origins` };
@@ -137,7 +143,7 @@ export class EgressPolicy {
     else if (isLoopbackHost(bare)) return { refused: `${host} is a loopback name and --block-private-networks is on` };
     else {
       try {
-        addresses = await this.lookup(bare);
+        addresses = await (cached ? this.cachedLookup(bare) : this.lookup(bare));
       } catch (error) {
         return { refused: `${host} could not be resolved (${(error as NodeJS.ErrnoException).code ?? 'lookup failed'})` };
       }
@@ -148,6 +154,17 @@ export class EgressPolicy {
       if (range) return { refused: `${host}${address === bare ? '' : ` resolves to ${address}, which`} is not a public address (${range}) and --block-private-networks is on` };
     }
     return { connectTo: addresses[0] };
+  }
+
+  private cachedLookup(host: string): Promise<string[]> {
+    const now = Date.now();
+    const hit = this.recent.get(host);
+    if (hit && now - hit.at < LOOKUP_CACHE_MS) return hit.addresses;
+    if (this.recent.size > 500) this.recent.clear();
+    const addresses = this.lookup(host);
+    this.recent.set(host, { at: now, addresses });
+    addresses.catch(() => this.recent.delete(host));
+    return addresses;
   }
 }
 

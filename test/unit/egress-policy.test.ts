@@ -62,6 +62,21 @@ describe('egress policy', () => {
     assert.match(await policy.check('http://10.0.0.8:8080/', 'request') ?? '', /10\.0\.0\.8 is not a public address \(private\)/);
   });
 
+  test('a request check reuses a recent lookup, a connection always resolves afresh (no rebinding)', async () => {
+    let answer = '93.184.216.34';
+    let lookups = 0;
+    const policy = new EgressPolicy(rules({ blockPrivateNetworks: true }), async () => {
+      lookups++;
+      return [answer];
+    });
+    assert.equal(await policy.check('https://flip.test/a', 'request'), undefined);
+    assert.equal(await policy.check('https://flip.test/b', 'request'), undefined);
+    assert.equal(lookups, 1);
+    answer = '127.0.0.1';
+    assert.match((await policy.vet('https:', 'flip.test', 443) as { refused: string }).refused, /loopback/);
+    assert.equal(lookups, 2);
+  });
+
   test('without network rules no host name is resolved', async () => {
     let lookups = 0;
     const policy = new EgressPolicy(rules(), async () => {
