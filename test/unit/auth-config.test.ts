@@ -26,6 +26,7 @@ describe('auth configuration', () => {
     assert.throws(() => prepareAuth(parseConfig({ host: '0.0.0.0' })), (error: unknown) => error instanceof ConfigError && /--no-auth/.test(error.message));
     assert.throws(() => prepareAuth(parseConfig({ host: '192.168.1.20' })), ConfigError);
     assert.deepEqual(prepareAuth(parseConfig({ host: '0.0.0.0', noAuth: true })).authToken, []);
+    assert.deepEqual(prepareAuth(loadConfig(['--host', '0.0.0.0', '--no-auth'], {})).authToken, [], 'the --no-auth flag itself');
     assert.deepEqual(prepareAuth(parseConfig({ host: '0.0.0.0', authToken: ['t0ken-with-enough-length'] })).authToken, ['t0ken-with-enough-length']);
     for (const host of ['127.0.0.1', 'localhost', '::1']) assert.deepEqual(prepareAuth(parseConfig({ host })).authToken, [], host);
   });
