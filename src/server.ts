@@ -46,6 +46,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
   log.info({ url, browser: browser.path, maxSessions: config.maxSessions }, 'browser-fleet listening');
+  supervisor.start();
   const notifier = options.systemd ? new SystemdNotifier(options.systemd, log) : undefined;
   await notifier?.ready(`listening on ${url}`);
 

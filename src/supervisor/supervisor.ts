@@ -1,12 +1,18 @@
 import { EventEmitter } from 'node:events';
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { freeMemoryBytes, type Config } from '../config.ts';
 import { FleetError, toFleetError } from '../errors.ts';
-import type { BrowserOptions, Methods, ToolResult, WorkerSettings, WorkerStatus } from '../ipc/protocol.ts';
-import { WorkerHandle } from '../ipc/worker-handle.ts';
+import type { Methods, ToolResult, WorkerStatus } from '../ipc/protocol.ts';
+import type { WorkerHandle } from '../ipc/worker-handle.ts';
 import type { Logger } from '../log.ts';
+import { AdmissionQueue, RETRY_AFTER_SECONDS } from './admission-queue.ts';
+import { Heartbeat } from './heartbeat.ts';
 import { treesStats } from './process-stats.ts';
+import { Reaper } from './reaper.ts';
+import { Recovery } from './recovery.ts';
+import { WorkerLauncher } from './worker-launcher.ts';
+import { WorkerPool } from './worker-pool.ts';
 
 /** Why a session ended; reported in logs and to listeners. */
 export type EndReason = 'deleted' | 'idle' | 'lifetime' | 'crashed' | 'admin' | 'shutdown' | 'start-failed';
@@ -16,11 +22,20 @@ export interface SessionRecord {
   id: string;
   /** Who created it (a token fingerprint), so other tokens cannot use it. */
   owner?: string;
+  /** The worker serving the session now; swapped for a fresh one after a fault. */
   worker: WorkerHandle;
   outputDir: string;
   createdAt: number;
   lastActivityAt: number;
   inFlight: number;
+  /** Told to the client with its next tool result (lost page state, a replaced tab). */
+  notices: string[];
+  /** Set while a fresh worker is being swapped in; true once it serves. */
+  recovering?: Promise<boolean>;
+  /** Worker replacements since a call last went through. */
+  replacementsInARow: number;
+  /** Set when the session ended, so calls still running can say why. */
+  endReason?: EndReason;
 }
 
 /** What /sessions shows of a session. */
@@ -70,16 +85,52 @@ export interface SupervisorOptions {
   freeMemory?: () => number;
 }
 
+/** How long a pre-started worker may take to join a session, ms. */
+const BIND_TIMEOUT_MS = 5000;
+/** How long a worker whose call ran past its deadline may take to answer a ping, ms. */
+const LIVENESS_PING_MS = 2000;
+/** How long the front waits past a call's deadline for the worker's own account of it, ms. */
+const ANSWER_GRACE_MS = 5000;
+/** How long an ended session's calls in flight get to deliver their answers, ms. */
+const CALLS_SETTLE_MS = 5000;
+
+/** How a call that outlived its session explains the end. */
+const ENDED_BECAUSE: Record<EndReason, string> = {
+  deleted: 'its client ended it',
+  idle: 'it was idle',
+  lifetime: 'it reached its lifetime limit',
+  crashed: 'its browser failed',
+  admin: 'an administrator ended it',
+  shutdown: 'the server is shutting down',
+  'start-failed': 'its browser could not start',
+};
+
 /**
- * The session table and the workers behind it: admits sessions, forwards calls with deadlines,
- * and ends sessions, making sure every end takes the worker, its browser and temp files with it.
+ * The session table and the workers behind it. Admits sessions within the cap (pre-started
+ * workers first, then a bounded wait queue), forwards calls with deadlines, keeps a session
+ * going when its worker or browser fails, reaps idle sessions, and ends sessions so that every
+ * end takes the worker, its browser and the session's files with it.
  */
 export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly sessions = new Map<string, SessionRecord>();
   private readonly config: Config;
   private readonly log: Logger;
   private readonly options: SupervisorOptions;
+  private readonly launcher: WorkerLauncher;
+  private readonly pool: WorkerPool;
+  private readonly queue: AdmissionQueue;
+  private readonly recovery: Recovery;
+  private readonly heartbeat: Heartbeat;
+  private readonly reaper: Reaper;
+  /** Admissions holding a slot while their worker starts or joins. */
+  private opening = 0;
+  /** Ended sessions whose worker is still closing; they hold their slot until it has. */
+  private closing = 0;
+  private readonly admissions = new Set<Promise<unknown>>();
+  /** Checked whenever a call ends: waits for calls to settle (shutdown, ended sessions). */
+  private readonly callWatchers = new Set<() => void>();
   private shuttingDown = false;
+  private shutdownPromise?: Promise<void>;
   /** Called after a session ended, whatever the reason; the front drops its transport. */
   onSessionEnded?: (id: string, reason: EndReason) => void;
 
@@ -88,14 +139,52 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.options = options;
     this.config = options.config;
     this.log = options.log;
+    const { config, log } = options;
+    this.launcher = new WorkerLauncher({ ...options, onStarted: (report) => this.emit('worker.started', report) });
+    this.pool = new WorkerPool({ launcher: this.launcher, log, outputRoot: config.outputDir, onSlotFreed: () => this.pump() });
+    this.queue = new AdmissionQueue(config.queueSize, config.queueTimeout, config.maxSessions);
+    this.recovery = new Recovery({
+      log,
+      isLive: (record) => this.sessions.get(record.id) === record,
+      blocker: () => (this.shuttingDown ? 'the server is shutting down' : undefined),
+      freshWorker: (record) => this.acquire(record.id, log.child({ sessionId: record.id })),
+      adopt: (record, worker) => this.watch(record, worker),
+      discard: (record, worker) => this.discard(worker, record.outputDir),
+      end: (id, reason) => this.end(id, reason),
+    });
+    this.heartbeat = new Heartbeat({
+      intervalMs: config.heartbeatInterval,
+      timeoutMs: config.heartbeatTimeout,
+      workers: () => [...[...this.sessions.values()].map((record) => record.worker), ...this.pool.workers()],
+      onSilent: (worker) => this.onSilent(worker),
+    });
+    this.reaper = new Reaper({
+      idleTimeout: config.idleTimeout,
+      sessionLifetime: config.sessionLifetime,
+      sessions: () => this.sessions.values(),
+      end: (id, reason) => void this.end(id, reason),
+    });
   }
 
-  private freeMemory(): number {
-    return (this.options.freeMemory ?? freeMemoryBytes)();
+  /** Starts the background work: pre-started workers, heartbeats, the idle reaper. */
+  start(): void {
+    this.heartbeat.start();
+    this.reaper.start();
+    this.pump();
   }
 
   get size(): number {
     return this.sessions.size;
+  }
+
+  /** Pre-started workers, starting or ready. */
+  get poolSize(): number {
+    return this.pool.size;
+  }
+
+  /** New sessions waiting for a slot. */
+  get queued(): number {
+    return this.queue.length;
   }
 
   get isShuttingDown(): boolean {
@@ -106,88 +195,171 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.sessions.get(id);
   }
 
-  /** Settings for a new worker whose files live in `outputDir`. */
-  private workerSettings(outputDir: string): WorkerSettings {
-    const [width, height] = this.config.viewportSize.split('x').map(Number);
-    const browser: BrowserOptions = {
-      executablePath: this.options.executablePath,
-      headless: this.config.headless,
-      viewport: { width, height },
-      userAgent: this.config.userAgent,
-      ignoreHttpsErrors: this.config.ignoreHttpsErrors,
-    };
-    return {
-      browser,
-      outputDir,
-      uploadRoot: this.config.uploadRoot,
-      timeoutAction: this.config.timeoutAction,
-      timeoutNavigation: this.config.timeoutNavigation,
-      snapshotMaxChars: this.config.snapshotMaxChars,
-      imageMaxBytes: this.config.imageMaxBytes,
-      maxPages: this.config.maxPages,
-      caps: [...this.config.caps],
-      allowedOrigins: [...this.config.allowedOrigins],
-      blockedOrigins: [...this.config.blockedOrigins],
-      blockPrivateNetworks: this.config.blockPrivateNetworks,
-    };
+  /** Slots of the cap in use: sessions, admissions under way, pre-started and closing workers. */
+  private get used(): number {
+    return this.sessions.size + this.opening + this.pool.size + this.closing;
+  }
+
+  private get hasRoom(): boolean {
+    return this.pool.size > 0 || this.used < this.config.maxSessions;
+  }
+
+  private freeMemory(): number {
+    return (this.options.freeMemory ?? freeMemoryBytes)();
+  }
+
+  private lowMemory(): string | undefined {
+    const free = this.freeMemory();
+    if (free >= this.config.minFreeMemoryMb * 1024 * 1024) return undefined;
+    return `free memory ${Math.round(free / 1048576)} MB is below the floor of ${this.config.minFreeMemoryMb} MB`;
   }
 
   /** Whether a new session would be admitted right now. */
   readiness(): Readiness {
     if (this.shuttingDown) return { ready: false, code: 'SHUTTING_DOWN', reason: 'the server is shutting down' };
-    if (this.sessions.size >= this.config.maxSessions) {
-      return { ready: false, code: 'SESSION_LIMIT', reason: `the server is at its limit of ${this.config.maxSessions} sessions` };
-    }
-    const free = this.freeMemory();
-    const floor = this.config.minFreeMemoryMb * 1024 * 1024;
-    if (free < floor) {
-      return { ready: false, code: 'LOW_MEMORY', reason: `free memory ${Math.round(free / 1048576)} MB is below the floor of ${this.config.minFreeMemoryMb} MB` };
-    }
+    if (!this.hasRoom) return { ready: false, code: 'SESSION_LIMIT', reason: `the server is at its limit of ${this.config.maxSessions} sessions` };
+    const low = this.lowMemory();
+    if (low) return { ready: false, code: 'LOW_MEMORY', reason: low };
     return { ready: true };
   }
 
-  /** Admits session `id`: starts its worker and waits for READY. Throws a FleetError when refused. */
-  async open(id: string, owner?: string): Promise<SessionRecord> {
-    const readiness = this.readiness();
-    if (!readiness.ready) throw this.refuse(new FleetError(readiness.code!, readiness.reason!, { retryAfter: 5 }));
-    const outputDir = join(this.config.outputDir, id);
-    mkdirSync(outputDir, { recursive: true });
-    const log = this.log.child({ sessionId: id });
-    const worker = new WorkerHandle({ settings: this.workerSettings(outputDir), log, entry: this.options.workerEntry, startTimeout: this.config.workerStartTimeout });
-    const now = Date.now();
-    const record: SessionRecord = { id, owner, worker, outputDir, createdAt: now, lastActivityAt: now, inFlight: 0 };
-    this.sessions.set(id, record);
-    try {
-      await worker.ready;
-      this.emit('worker.started', { pid: worker.pid, ms: Date.now() - now, ok: true });
-    } catch (error) {
-      this.emit('worker.started', { pid: worker.pid, ms: Date.now() - now, ok: false });
-      await this.end(id, 'start-failed');
-      throw this.refuse(toFleetError(error, 'WORKER_START_FAILED'));
+  /**
+   * Admits session `id`: takes a pre-started worker or starts one, waiting in the queue when the
+   * server is at its cap. Throws a FleetError (503 with Retry-After) when refused.
+   */
+  open(id: string, owner?: string): Promise<SessionRecord> {
+    const admission = this.admit(id, owner);
+    this.admissions.add(admission);
+    void admission.catch(() => {}).finally(() => this.admissions.delete(admission));
+    return admission;
+  }
+
+  private async admit(id: string, owner?: string): Promise<SessionRecord> {
+    const refusal = this.shuttingDown ? 'SHUTTING_DOWN' : this.lowMemory() ? 'LOW_MEMORY' : undefined;
+    if (refusal) {
+      const reason = refusal === 'SHUTTING_DOWN' ? 'the server is shutting down' : this.lowMemory()!;
+      throw this.refuse(new FleetError(refusal, reason, { retryAfter: RETRY_AFTER_SECONDS }));
     }
-    worker.on('exit', (exit) => {
-      if (!exit.expected && this.sessions.get(id) === record) {
-        log.warn({ code: exit.code, signal: exit.signal }, 'session worker exited unexpectedly');
-        void this.end(id, 'crashed');
+    let waitedMs = 0;
+    if (this.hasRoom) this.opening++;
+    else waitedMs = await this.queue.wait().catch((error: FleetError) => { throw this.refuse(error); });
+    const log = this.log.child({ sessionId: id });
+    const started = Date.now();
+    let worker: WorkerHandle;
+    try {
+      worker = await this.acquire(id, log);
+      if (this.shuttingDown) {
+        await this.discard(worker, this.sessionDir(id));
+        throw new FleetError('SHUTTING_DOWN', 'the server is shutting down');
       }
-    });
-    worker.on('event', (event) => {
-      if (event.name === 'log') log.info({ worker: event.data }, 'worker event');
-      else log.warn({ event: event.name, data: event.data }, 'worker event');
-    });
-    log.info({ workerPid: worker.pid, browserPid: worker.browserPid, ms: Date.now() - now }, 'session opened');
-    this.emit('session.admitted', { id, waitedMs: 0, startMs: Date.now() - now });
+    } catch (error) {
+      this.opening--;
+      rmSync(this.sessionDir(id), { recursive: true, force: true });
+      this.pump();
+      const fleetError = toFleetError(error, 'WORKER_START_FAILED');
+      throw this.refuse(new FleetError(fleetError.code, fleetError.message, { retryAfter: RETRY_AFTER_SECONDS }));
+    }
+    this.opening--;
+    const now = Date.now();
+    const record: SessionRecord = {
+      id, owner, worker, outputDir: this.sessionDir(id), createdAt: now, lastActivityAt: now, inFlight: 0, notices: [], replacementsInARow: 0,
+    };
+    this.sessions.set(id, record);
+    this.watch(record, worker);
+    log.info({ workerPid: worker.pid, browserPid: worker.browserPid, waitedMs, ms: now - started }, 'session opened');
+    this.emit('session.admitted', { id, waitedMs, startMs: now - started });
+    this.pump();
     return record;
   }
 
-  /** Forwards a tool call to the session's worker, within the call's deadline. */
+  private sessionDir(id: string): string {
+    return join(this.config.outputDir, id);
+  }
+
+  /** A worker for session `id`: a pre-started one joins it, else a new one starts in its directory. */
+  private async acquire(id: string, log: Logger): Promise<WorkerHandle> {
+    const outputDir = this.sessionDir(id);
+    const pooled = this.pool.take();
+    if (pooled) {
+      this.pump();
+      const worker = await pooled.ready.catch(() => undefined);
+      rmSync(pooled.outputDir, { recursive: true, force: true });
+      if (worker?.alive) {
+        try {
+          await worker.request('session.bind', { sessionId: id, outputDir }, { timeoutMs: BIND_TIMEOUT_MS });
+          worker.bindLog(log);
+          return worker;
+        } catch (error) {
+          log.warn({ workerPid: worker.pid, err: (error as Error).message }, 'pre-started worker could not join the session; starting another');
+          await worker.kill();
+        }
+      }
+    }
+    return this.launcher.launch(outputDir, log).ready;
+  }
+
+  private async discard(worker: WorkerHandle, outputDir: string): Promise<void> {
+    await worker.close(1000);
+    rmSync(outputDir, { recursive: true, force: true });
+  }
+
+  /** Watches a session's worker: a crash, a lost browser or a notice from the worker. */
+  private watch(record: SessionRecord, worker: WorkerHandle): void {
+    const log = this.log.child({ sessionId: record.id });
+    worker.on('exit', (exit) => {
+      if (exit.expected || record.worker !== worker || !this.sessions.has(record.id)) return;
+      const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+      this.recovery.replace(record, worker, 'WORKER_CRASHED', `the session's worker process ${how}`);
+    });
+    worker.on('event', (event) => {
+      if (record.worker !== worker) return;
+      if (event.name === 'browser.disconnected') {
+        this.recovery.replace(record, worker, 'BROWSER_CRASHED', "the session's browser process exited unexpectedly");
+      } else if (event.name === 'notice') {
+        record.notices.push((event.data as { text: string }).text);
+      } else {
+        log.info({ worker: event.data }, 'worker event');
+      }
+    });
+  }
+
+  private onSilent(worker: WorkerHandle): void {
+    if (this.pool.evict(worker)) return;
+    const record = [...this.sessions.values()].find((r) => r.worker === worker);
+    if (!record) return;
+    this.recovery.replace(record, worker, 'WORKER_CRASHED', `the session's worker stopped answering heartbeats (none within ${this.config.heartbeatTimeout} ms)`);
+  }
+
+  /**
+   * Hands freed slots to queued sessions first, then tops the pool up to `prewarm` while there
+   * is room under the cap, memory above the floor, and starts are not failing in a row.
+   */
+  private pump(): void {
+    if (this.shuttingDown) return;
+    while (this.queue.length > 0 && this.used < this.config.maxSessions) {
+      this.opening++;
+      if (!this.queue.admitNext()) this.opening--;
+    }
+    while (this.queue.length === 0 && this.pool.size < this.config.prewarm && this.used < this.config.maxSessions
+      && !this.launcher.halted && !this.lowMemory()) {
+      if (!this.pool.add()) break;
+    }
+  }
+
+  /**
+   * Forwards a tool call to the session's worker within `timeoutMs`. Whatever goes wrong under
+   * the call (deadline, stuck page, crash) ends it with a tool error saying what happened; the
+   * session goes on with a fresh worker when one was needed.
+   */
   async callTool(id: string, name: string, args: Record<string, unknown>, options: { timeoutMs: number; signal?: AbortSignal }): Promise<ToolResult> {
     const record = this.require(id);
+    if (this.shuttingDown) throw new FleetError('SHUTTING_DOWN', 'the server is shutting down and takes no new calls');
     record.inFlight++;
     const started = record.lastActivityAt = Date.now();
     let outcome = 'ok';
     try {
-      const result = await record.worker.request('tool.call', { name, args }, options);
+      if (record.recovering && !(await record.recovering)) throw new FleetError('SESSION_CLOSED', 'the session was closed after its browser failed; start a new session');
+      const result = await this.forward(record, name, args, options);
       if (result.isError) outcome = 'error';
       return result;
     } catch (error) {
@@ -197,7 +369,42 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       record.inFlight--;
       record.lastActivityAt = Date.now();
       this.emit('tool.called', { id, tool: name, outcome, ms: Date.now() - started });
+      for (const check of [...this.callWatchers]) check();
     }
+  }
+
+  private async forward(record: SessionRecord, name: string, args: Record<string, unknown>, options: { timeoutMs: number; signal?: AbortSignal }): Promise<ToolResult> {
+    const worker = record.worker;
+    const notices = record.notices.splice(0);
+    try {
+      const result = await worker.request('tool.call', { name, args }, { ...options, graceMs: ANSWER_GRACE_MS });
+      // The browser can die under a call whose answer still arrives (a closed-target error).
+      const fault = this.recovery.faultOf(worker);
+      if (fault) throw await this.recovery.errorFor(fault, name);
+      record.replacementsInARow = 0;
+      return notices.length ? withNotices(result, notices) : result;
+    } catch (error) {
+      record.notices.unshift(...notices);
+      throw await this.explain(record, worker, name, toFleetError(error));
+    }
+  }
+
+  /** Turns a failed call into the error the client reads, replacing a worker that stopped answering. */
+  private async explain(record: SessionRecord, worker: WorkerHandle, name: string, error: FleetError): Promise<FleetError> {
+    let fault = this.recovery.faultOf(worker);
+    if (!fault && record.endReason) {
+      const code = record.endReason === 'shutdown' ? 'SHUTTING_DOWN' : 'SESSION_CLOSED';
+      return new FleetError(code, `${name} did not finish: the session was closed because ${ENDED_BECAUSE[record.endReason]}`);
+    }
+    if (!fault && error.code === 'WORKER_CRASHED' && this.sessions.get(record.id) === record) {
+      fault = this.recovery.replace(record, worker, 'WORKER_CRASHED', "the session's worker process exited");
+    }
+    if (!fault && error.code === 'TOOL_TIMEOUT' && worker.alive && this.sessions.get(record.id) === record) {
+      const answers = await worker.request('ping', {}, { timeoutMs: LIVENESS_PING_MS, graceMs: 0 }).then(() => true, () => false);
+      if (!answers) fault = this.recovery.replace(record, worker, 'TOOL_TIMEOUT', `${error.message}, and the session's worker stopped responding`);
+    }
+    if (fault) return this.recovery.errorFor(fault, name);
+    return error;
   }
 
   /** Calls a non-tool worker method for session `id`. */
@@ -216,22 +423,39 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return record;
   }
 
-  /** Ends session `id`: closes its browser, ends the worker's process group, removes its files. */
+  private inFlightTotal(): number {
+    let total = 0;
+    for (const record of this.sessions.values()) total += record.inFlight;
+    return total;
+  }
+
+  /** Ends session `id`: closes its browser, ends the worker's process groups, removes its files. */
   async end(id: string, reason: EndReason): Promise<void> {
     const record = this.sessions.get(id);
     if (!record) return;
     this.sessions.delete(id);
-    await record.worker.close(this.config.shutdownTimeout > 0 ? Math.min(3000, this.config.shutdownTimeout) : 1000);
+    record.endReason = reason;
+    this.closing++;
+    try {
+      await record.worker.close(this.config.shutdownTimeout > 0 ? Math.min(3000, this.config.shutdownTimeout) : 1000);
+    } finally {
+      this.closing--;
+    }
     rmSync(record.outputDir, { recursive: true, force: true });
     this.log.info({ sessionId: id, reason }, 'session ended');
     this.emit('session.ended', { id, reason, ageMs: Date.now() - record.createdAt });
+    this.pump();
+    // Calls still running deliver their answers (which say why) before the front drops the transport.
+    if (record.inFlight > 0) await this.until(() => record.inFlight === 0, CALLS_SETTLE_MS);
+    await new Promise((resolve) => setImmediate(resolve));
     this.onSessionEnded?.(id, reason);
   }
 
   /** What /sessions shows. */
   async list(): Promise<SessionInfo[]> {
-    const stats = treesStats([...this.sessions.values()].map((record) => record.worker.pid));
-    return Promise.all([...this.sessions.values()].map(async (record) => {
+    const records = [...this.sessions.values()];
+    const stats = treesStats(records.map((record) => record.worker.pid));
+    return Promise.all(records.map(async (record) => {
       const status = await record.worker.request('status', {}, { timeoutMs: 1000 })
         .catch(() => ({ browserPid: record.worker.browserPid, pages: 0, url: '' }));
       return {
@@ -246,9 +470,46 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }));
   }
 
-  /** Stops admitting and ends every session. */
-  async shutdown(): Promise<void> {
-    this.shuttingDown = true;
-    await Promise.all([...this.sessions.keys()].map((id) => this.end(id, 'shutdown')));
+  /**
+   * Stops admitting (503 SHUTTING_DOWN), lets calls in flight finish for up to
+   * `shutdownTimeout`, then ends every session and kills pre-started and starting workers.
+   */
+  shutdown(): Promise<void> {
+    return this.shutdownPromise ??= (async () => {
+      this.shuttingDown = true;
+      this.heartbeat.stop();
+      this.reaper.stop();
+      this.queue.rejectAll(this.refuse(new FleetError('SHUTTING_DOWN', 'the server is shutting down', { retryAfter: RETRY_AFTER_SECONDS })));
+      await Promise.all([this.pool.drain(), this.launcher.killStarting()]);
+      await Promise.allSettled([...this.admissions]);
+      if (this.inFlightTotal() > 0) {
+        this.log.info({ inFlight: this.inFlightTotal(), timeoutMs: this.config.shutdownTimeout }, 'waiting for calls in flight');
+        if (!(await this.until(() => this.inFlightTotal() === 0, this.config.shutdownTimeout))) this.log.warn({ inFlight: this.inFlightTotal() }, 'calls still in flight at the shutdown timeout; ending them');
+      }
+      await Promise.all([...this.sessions.keys()].map((id) => this.end(id, 'shutdown')));
+    })();
   }
+
+  /** Resolves true once `condition` holds after a call ended, false after `timeoutMs`. */
+  private until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (condition()) finish(true);
+      };
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      const finish = (ok: boolean) => {
+        clearTimeout(timer);
+        this.callWatchers.delete(check);
+        resolve(ok);
+      };
+      this.callWatchers.add(check);
+      check();
+    });
+  }
+}
+
+/** Puts notices the client must hear (lost page state) at the top of a result. */
+function withNotices(result: ToolResult, notices: string[]): ToolResult {
+  const text = `### Notice\n${notices.map((notice) => `- ${notice}`).join('\n')}`;
+  return { ...result, content: [{ type: 'text', text }, ...result.content] };
 }

@@ -1,0 +1,118 @@
+import { FleetError } from '../errors.ts';
+import type { WorkerHandle } from '../ipc/worker-handle.ts';
+import type { Logger } from '../log.ts';
+import type { EndReason, SessionRecord } from './supervisor.ts';
+
+/** Codes a call gets when the worker under it failed. */
+export type FaultCode = 'WORKER_CRASHED' | 'BROWSER_CRASHED' | 'TOOL_TIMEOUT';
+
+/** Why a session's worker was taken out of service, and how replacing it went. */
+export interface Fault {
+  code: FaultCode;
+  /** What happened, as a clause: "the session's browser process exited unexpectedly". */
+  what: string;
+  /** True once a fresh worker serves the session; false when the session was closed instead. */
+  recovered: Promise<boolean>;
+  /** Why the session was closed, when it was. */
+  closedBecause?: string;
+}
+
+/** What recovery needs from the supervisor. */
+export interface RecoveryHost {
+  log: Logger;
+  /** Whether `record` is still in the session table. */
+  isLive(record: SessionRecord): boolean;
+  /** Why no fresh worker may be started now (shutdown), if so. */
+  blocker(): string | undefined;
+  /** A worker bound to the session: a pre-started one, or a new one. */
+  freshWorker(record: SessionRecord): Promise<WorkerHandle>;
+  /** A fresh worker took over `record`: watch it for faults. */
+  adopt(record: SessionRecord, worker: WorkerHandle): void;
+  /** Kills a fresh worker that arrived after its session ended, and its files. */
+  discard(record: SessionRecord, worker: WorkerHandle): Promise<void>;
+  end(id: string, reason: EndReason): Promise<void>;
+}
+
+/** Replacements without a call going through in between, after which the session is closed. */
+export const MAX_REPLACEMENTS_IN_A_ROW = 3;
+
+const LOST = 'the page state (open tabs, navigation history, cookies, storage) was lost';
+
+function sentence(clause: string): string {
+  return clause.charAt(0).toUpperCase() + clause.slice(1);
+}
+
+/**
+ * Keeps a session going when its worker or browser fails: the failed worker's process groups are
+ * killed and a fresh worker is swapped in under the same session id (MCP clients do not
+ * re-initialize after a 404, so closing would strand the agent). The next result carries a
+ * notice that the page state was lost. Only when no fresh worker can be had is the session closed.
+ */
+export class Recovery {
+  private readonly faults = new WeakMap<WorkerHandle, Fault>();
+
+  constructor(private readonly host: RecoveryHost) {}
+
+  /** The fault that took `worker` out of service, if one did. */
+  faultOf(worker: WorkerHandle): Fault | undefined {
+    return this.faults.get(worker);
+  }
+
+  /** Takes `worker` out of service for `record` and swaps in a fresh one; once per worker. */
+  replace(record: SessionRecord, worker: WorkerHandle, code: FaultCode, what: string): Fault {
+    const known = this.faults.get(worker);
+    if (known) return known;
+    const fault: Fault = { code, what, recovered: Promise.resolve(false) };
+    this.faults.set(worker, fault);
+    fault.recovered = this.swap(record, worker, fault);
+    const recovering = fault.recovered.finally(() => {
+      if (record.recovering === recovering) record.recovering = undefined;
+    });
+    record.recovering = recovering;
+    return fault;
+  }
+
+  /** The error of a call that was running on a worker when `fault` struck. */
+  async errorFor(fault: Fault, tool: string): Promise<FleetError> {
+    const recovered = await fault.recovered;
+    const what = fault.code === 'TOOL_TIMEOUT' ? sentence(fault.what) : `${sentence(fault.what)} while ${tool} was running`;
+    const next = recovered
+      ? `A fresh browser was started for this session (same session id); ${LOST}, so navigate again to continue.`
+      : `The session was closed because ${fault.closedBecause ?? 'no fresh browser could be started'}; start a new session.`;
+    return new FleetError(fault.code, `${what}. ${next}`);
+  }
+
+  private async swap(record: SessionRecord, worker: WorkerHandle, fault: Fault): Promise<boolean> {
+    const log = this.host.log.child({ sessionId: record.id });
+    log.warn({ code: fault.code, workerPid: worker.pid, browserPid: worker.browserPid }, `${fault.what}; replacing the session's worker`);
+    await worker.kill();
+    if (!this.host.isLive(record)) return false;
+    record.replacementsInARow++;
+    const blocker = this.host.blocker()
+      ?? (record.replacementsInARow > MAX_REPLACEMENTS_IN_A_ROW ? `its browser failed ${record.replacementsInARow} times in a row` : undefined);
+    if (blocker) return this.close(record, fault, blocker, log);
+    let fresh: WorkerHandle;
+    try {
+      fresh = await this.host.freshWorker(record);
+    } catch (error) {
+      return this.close(record, fault, `no fresh browser could be started (${(error as Error).message})`, log);
+    }
+    if (!this.host.isLive(record)) {
+      await this.host.discard(record, fresh);
+      return false;
+    }
+    record.worker = fresh;
+    this.host.adopt(record, fresh);
+    record.notices.push(`This session's browser was replaced because ${fault.what}; ${LOST}.`);
+    log.info({ workerPid: fresh.pid, browserPid: fresh.browserPid }, 'session goes on with a fresh worker');
+    return true;
+  }
+
+  private async close(record: SessionRecord, fault: Fault, because: string, log: Logger): Promise<false> {
+    fault.closedBecause = because;
+    log.error({ code: fault.code }, `closing the session: ${because}`);
+    // Not awaited: ending waits for the calls in flight, which wait for this outcome.
+    void this.host.end(record.id, 'crashed');
+    return false;
+  }
+}

@@ -1,0 +1,125 @@
+import { mkdirSync } from 'node:fs';
+import type { Config } from '../config.ts';
+import { FleetError, toFleetError } from '../errors.ts';
+import type { BrowserOptions, WorkerSettings } from '../ipc/protocol.ts';
+import { WorkerHandle } from '../ipc/worker-handle.ts';
+import type { Logger } from '../log.ts';
+
+/** Start failures in a row after which the pool stops refilling until a start succeeds. */
+export const MAX_START_FAILURES = 3;
+
+/** A worker on its way up. */
+export interface Launch {
+  worker: WorkerHandle;
+  /** The directory the worker writes to. */
+  outputDir: string;
+  /** Resolves with the worker once it answered READY; rejects with WORKER_START_FAILED. */
+  ready: Promise<WorkerHandle>;
+}
+
+/** How the launcher is built. */
+export interface LauncherOptions {
+  config: Config;
+  log: Logger;
+  /** Chromium to launch. */
+  executablePath: string;
+  /** Worker program to fork; defaults to the real one. */
+  workerEntry?: string;
+  /** Told about every start, good or bad (the supervisor's `worker.started` event). */
+  onStarted: (report: { pid: number; ms: number; ok: boolean }) => void;
+}
+
+/**
+ * Forks workers and keeps score of how starting them goes: `halted` once MAX_START_FAILURES
+ * starts in a row failed (so nothing respawns in a loop), cleared by the next success.
+ */
+export class WorkerLauncher {
+  /** Start failures since the last success. */
+  failuresInARow = 0;
+  /** Workers forked but not yet READY, so shutdown can kill them mid-start. */
+  private readonly starting = new Set<WorkerHandle>();
+  /** Set at shutdown: workers killed mid-start then did not fail, they were stopped. */
+  private stopped = false;
+
+  constructor(private readonly options: LauncherOptions) {}
+
+  /** True while starts keep failing; the pool does not refill then. */
+  get halted(): boolean {
+    return this.failuresInARow >= MAX_START_FAILURES;
+  }
+
+  /** Forks a worker writing to `outputDir`. Throws WORKER_START_FAILED when it cannot even fork. */
+  launch(outputDir: string, log: Logger): Launch {
+    const { config, workerEntry } = this.options;
+    const started = Date.now();
+    let worker: WorkerHandle;
+    try {
+      mkdirSync(outputDir, { recursive: true });
+      worker = new WorkerHandle({ settings: this.settings(outputDir), log, entry: workerEntry, startTimeout: config.workerStartTimeout });
+    } catch (error) {
+      this.failed(log, toFleetError(error, 'WORKER_START_FAILED'));
+      throw toFleetError(error, 'WORKER_START_FAILED');
+    }
+    this.starting.add(worker);
+    const ready = worker.ready.then(() => {
+      this.starting.delete(worker);
+      this.failuresInARow = 0;
+      this.options.onStarted({ pid: worker.pid, ms: Date.now() - started, ok: true });
+      log.debug({ workerPid: worker.pid, browserPid: worker.browserPid, ms: Date.now() - started }, 'worker started');
+      return worker;
+    }, async (error: unknown) => {
+      this.starting.delete(worker);
+      const fleetError = toFleetError(error, 'WORKER_START_FAILED');
+      if (!this.stopped) {
+        this.options.onStarted({ pid: worker.pid, ms: Date.now() - started, ok: false });
+        this.failed(log, fleetError);
+      }
+      await worker.kill();
+      throw new FleetError('WORKER_START_FAILED', `could not start a browser worker: ${fleetError.message}`);
+    });
+    return { worker, outputDir, ready };
+  }
+
+  /** Kills every worker still starting (shutdown). */
+  async killStarting(): Promise<void> {
+    this.stopped = true;
+    await Promise.all([...this.starting].map((worker) => worker.kill()));
+  }
+
+  private failed(log: Logger, error: FleetError): void {
+    this.failuresInARow++;
+    const fields = { code: error.code, err: error.message, failuresInARow: this.failuresInARow };
+    if (this.failuresInARow === MAX_START_FAILURES) {
+      log.error(fields, `${MAX_START_FAILURES} workers in a row failed to start; no more pre-started workers until a start succeeds`);
+    } else {
+      log.warn(fields, 'worker failed to start');
+    }
+  }
+
+  /** What a worker writing to `outputDir` is told at start-up. */
+  private settings(outputDir: string): WorkerSettings {
+    const { config, executablePath } = this.options;
+    const [width, height] = config.viewportSize.split('x').map(Number);
+    const browser: BrowserOptions = {
+      executablePath,
+      headless: config.headless,
+      viewport: { width, height },
+      userAgent: config.userAgent,
+      ignoreHttpsErrors: config.ignoreHttpsErrors,
+    };
+    return {
+      browser,
+      outputDir,
+      uploadRoot: config.uploadRoot,
+      timeoutAction: config.timeoutAction,
+      timeoutNavigation: config.timeoutNavigation,
+      snapshotMaxChars: config.snapshotMaxChars,
+      imageMaxBytes: config.imageMaxBytes,
+      maxPages: config.maxPages,
+      caps: [...config.caps],
+      allowedOrigins: [...config.allowedOrigins],
+      blockedOrigins: [...config.blockedOrigins],
+      blockPrivateNetworks: config.blockPrivateNetworks,
+    };
+  }
+}
