@@ -81,7 +81,7 @@ export class Response {
     if (state.tabs && (state.tabs.length > 1 || this.includeTabs)) {
       add('Open tabs', state.tabs.map((t) => `- ${t.index}:${t.current ? ' (current)' : ''} [${t.title}](${t.url})`).join('\n'));
     }
-    if (state.page) add('Page', `- Page URL: ${state.page.url}\n- Page Title: ${state.page.title}`);
+    if (state.page) add('Page', `- Page URL: ${state.page.url}${state.page.title ? `\n- Page Title: ${state.page.title}` : ''}`);
     if (state.newConsole?.length) add('New console messages', state.newConsole.map((l) => `- ${l}`).join('\n'));
     if (state.snapshot !== undefined) add('Snapshot', ['```yaml', state.snapshot, '```'].join('\n'));
     const content: ContentBlock[] = [{ type: 'text', text: sections.join('\n\n') || '### Result\nDone' }];
