@@ -65,7 +65,8 @@ async function handle(message: RequestMessage): Promise<unknown> {
  */
 async function afterAbandoned(error: FleetError): Promise<FleetError> {
   if (!session?.isOpen) return error;
-  const outcome = await replaceIfStuck(session.currentPageOrUndefined(), { blockedByDialog: false, closeBrowser: () => session!.close() });
+  const blockedByDialog = session.modalStates().some((state) => state.type === 'dialog');
+  const outcome = await replaceIfStuck(session.currentPageOrUndefined(), { blockedByDialog, closeBrowser: () => session!.close() });
   if (outcome.kind === 'responsive') return error;
   if (outcome.kind === 'wedged') {
     // Not even the browser would close: exit, and the supervisor starts a fresh worker.
