@@ -212,6 +212,7 @@ export class BrowserSession {
     return this.current;
   }
 
+  /** Selects tab `index` and brings it to the front. */
   async selectTab(index: number): Promise<Page> {
     const page = this.pages()[index];
     if (!page) throw new FleetError('TOOL_FAILED', `Tab ${index} not found: ${this.describeTabCount()}.`);
@@ -245,18 +246,22 @@ export class BrowserSession {
     return page ? this.recordsOf(page).modals.list() : [];
   }
 
+  /** Forgets `state` once a tool handled it. */
   clearModalState(state: ModalState): void {
     for (const page of this.pages()) this.recordsOf(page).modals.clear(state);
   }
 
+  /** Console entries of `page`: since its last navigation, or all with `all`. */
   consoleMessages(page: Page, options: { all?: boolean } = {}): ConsoleEntry[] {
     return this.recordsOf(page).console.messages(options.all);
   }
 
+  /** Requests of `page` since its last navigation. */
   requests(page: Page): RequestEntry[] {
     return this.recordsOf(page).network.sinceNavigation();
   }
 
+  /** Request number `index` of `page`, while still recorded. */
   request(page: Page, index: number): RequestEntry | undefined {
     return this.recordsOf(page).network.byIndex(index);
   }

@@ -8,8 +8,6 @@ import type { ModalState } from '../src/tools/tool.ts';
 export class ModalStates {
   private states: ModalState[] = [];
   private readonly waiters = new Set<() => void>();
-  /** The page's title when it was last readable; a page behind a dialog cannot answer. */
-  lastTitle = '';
 
   constructor(page: Page) {
     page.on('dialog', (dialog) => this.add({
@@ -32,14 +30,17 @@ export class ModalStates {
     for (const wake of [...this.waiters]) wake();
   }
 
+  /** The open modal states, oldest first. */
   list(): ModalState[] {
     return [...this.states];
   }
 
+  /** A dialog stops the page's scripts (and so titles, snapshots, evaluation) until answered. */
   get blocksScripts(): boolean {
     return this.states.some((state) => state.type === 'dialog');
   }
 
+  /** Forgets `state` once a tool handled it. */
   clear(state: ModalState): void {
     this.states = this.states.filter((s) => s !== state);
   }

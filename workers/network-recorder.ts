@@ -36,6 +36,7 @@ export class NetworkRecorder {
     return this.entries.filter((entry) => entry.index > this.navigationIndex);
   }
 
+  /** Request number `index`, unless it was dropped for age. */
   byIndex(index: number): RequestEntry | undefined {
     return this.entries.find((entry) => entry.index === index);
   }

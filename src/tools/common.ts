@@ -32,4 +32,5 @@ const resize = defineTool({
   },
 });
 
+/** Closing and resizing the browser. */
 export const commonTools = [close, resize];

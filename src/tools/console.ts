@@ -24,4 +24,5 @@ const consoleMessages = defineTool({
   },
 });
 
+/** Reading the console of the selected tab. */
 export const consoleTools = [consoleMessages];

@@ -22,4 +22,5 @@ const handleDialog = defineTool({
   },
 });
 
+/** Answering alert, confirm, prompt and beforeunload dialogs. */
 export const dialogsTools = [handleDialog];

@@ -23,4 +23,5 @@ const emulateMedia = defineTool({
   },
 });
 
+/** Emulating CSS media features. */
 export const emulationTools = [emulateMedia];

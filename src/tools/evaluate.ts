@@ -45,4 +45,5 @@ const evaluate = defineTool({
   },
 });
 
+/** Running JavaScript in the page. */
 export const evaluateTools = [evaluate];

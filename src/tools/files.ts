@@ -55,4 +55,5 @@ const drop = defineTool({
   },
 });
 
+/** Uploading and dropping files. */
 export const filesTools = [fileUpload, drop];

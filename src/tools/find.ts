@@ -77,4 +77,5 @@ const find = defineTool({
   },
 });
 
+/** Searching the page snapshot. */
 export const findTools = [find];

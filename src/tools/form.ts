@@ -38,4 +38,5 @@ const fillForm = defineTool({
   },
 });
 
+/** Filling several form fields at once. */
 export const formTools = [fillForm];

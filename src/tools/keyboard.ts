@@ -44,4 +44,5 @@ const type = defineTool({
   },
 });
 
+/** Keyboard input. */
 export const keyboardTools = [pressKey, type];

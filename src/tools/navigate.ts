@@ -48,4 +48,5 @@ const navigateBack = defineTool({
   },
 });
 
+/** Loading URLs and going back. */
 export const navigateTools = [navigate, navigateBack];

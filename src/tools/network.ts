@@ -109,4 +109,5 @@ const request = defineTool({
   },
 });
 
+/** Listing and reading the requests of the selected tab. */
 export const networkTools = [requests, request];

@@ -26,4 +26,5 @@ const open = defineTool({
   },
 });
 
+/** Configuring the session's browser (ours, not in @playwright/mcp). */
 export const openTools = [open];

@@ -41,4 +41,5 @@ const runCode = defineTool({
   },
 });
 
+/** Running Playwright code in the worker (needs --caps unsafe-code). */
 export const runCodeTools = [runCode];

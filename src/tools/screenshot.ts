@@ -61,4 +61,5 @@ const screenshot = defineTool({
   },
 });
 
+/** Screenshots as image content or files. */
 export const screenshotTools = [screenshot];

@@ -104,4 +104,5 @@ const selectOption = defineTool({
   },
 });
 
+/** The accessibility snapshot and the element actions built on its refs. */
 export const snapshotTools = [snapshot, click, drag, hover, selectOption];

@@ -43,4 +43,5 @@ const tabs = defineTool({
   },
 });
 
+/** Listing, opening, closing and selecting tabs. */
 export const tabsTools = [tabs];

@@ -22,9 +22,13 @@ const waitFor = defineTool({
     const page = await ctx.currentPage();
     if (args.text || args.textGone) {
       const timeout = seconds ? seconds * 1000 : ctx.settings.timeoutAction;
+      const waitFor = (text: string, state: 'visible' | 'hidden', done: string) => page.getByText(text).first().waitFor({ state, timeout })
+        .then(() => done, (error: Error) => {
+          throw /Timeout/.test(error.message) ? new Error(`"${text}" did not ${state === 'visible' ? 'appear' : 'disappear'} within ${timeout} ms.`) : error;
+        });
       const waits = [
-        args.text && page.getByText(args.text).first().waitFor({ state: 'visible', timeout }).then(() => `Waited for ${args.text}`),
-        args.textGone && page.getByText(args.textGone).first().waitFor({ state: 'hidden', timeout }).then(() => `Waited for ${args.textGone} to disappear`),
+        args.text && waitFor(args.text, 'visible', `Waited for ${args.text}`),
+        args.textGone && waitFor(args.textGone, 'hidden', `Waited for ${args.textGone} to disappear`),
       ].filter((wait): wait is Promise<string> => !!wait);
       for (const wait of waits) wait.catch(() => {});
       response.addResult(await Promise.race(waits));
@@ -36,4 +40,5 @@ const waitFor = defineTool({
   },
 });
 
+/** Waiting for text or time. */
 export const waitTools = [waitFor];

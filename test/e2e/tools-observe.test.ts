@@ -156,6 +156,9 @@ describe('observation tools', () => {
     assert.match(appeared, /Waited for Ready now/);
     assert.match(await client.text('browser_wait_for', { textGone: 'Spinner' }), /Waited for Spinner to disappear/);
     assert.match(await client.text('browser_wait_for', { time: 0.1 }), /Waited for 0.1 seconds/);
+    const missing = await client.call('browser_wait_for', { text: 'Never there', time: 0.2 });
+    assert.equal(missing.isError, true);
+    assert.match(resultText(missing), /"Never there" did not appear within 200 ms/);
     const none = await client.call('browser_wait_for', {});
     assert.equal(none.isError, true);
   });
