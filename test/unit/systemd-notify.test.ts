@@ -75,9 +75,10 @@ describe('systemd watchdog', () => {
       const end = Date.now();
       const from = socket.received.length;
       await socket.waitFor('WATCHDOG=1', { from });
-      // A ping spawned just before the block may still land early in it; none may start inside it.
-      const during = socket.received.filter((d) => d.lines.includes('WATCHDOG=1') && d.at > start + 400 && d.at < end);
-      assert.deepEqual(during, [], 'no pings while the loop was blocked');
+      // Unblocked, the timer would have sent ~24 pings here. At most one, already on its way when
+      // the loop blocked, may land inside the window (pings never overlap).
+      const during = socket.received.filter((d) => d.lines.includes('WATCHDOG=1') && d.at > start && d.at < end);
+      assert.ok(during.length <= 1, `${during.length} pings arrived while the loop was blocked`);
     } finally {
       await notifier.close();
     }
