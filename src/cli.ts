@@ -24,10 +24,17 @@ export async function main(argv: string[]): Promise<void> {
   });
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal means "now": workers exit when our IPC channel closes, browsers with them.
+      log.warn({ signal }, 'second signal: exiting without waiting for calls in flight');
+      process.exit(1);
+    }
     stopping = true;
-    log.info({ signal }, 'shutting down');
-    server.close().then(() => process.exit(0), (error) => {
+    log.info({ signal, shutdownTimeoutMs: config.shutdownTimeout }, 'shutting down: no new sessions, waiting for calls in flight');
+    server.close().then(() => {
+      log.info('shut down');
+      process.exit(0);
+    }, (error) => {
       log.error({ err: error }, 'shutdown failed');
       process.exit(1);
     });

@@ -57,8 +57,9 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     routes.closeAll();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
-      // Open SSE streams would hold close() forever.
-      (server as import('node:http').Server).closeAllConnections?.();
+      // Last answers (calls that finished during the drain) get a moment to flush; then open SSE
+      // streams, which would hold close() forever, are cut.
+      setTimeout(() => (server as import('node:http').Server).closeAllConnections?.(), 250).unref();
     });
     metrics.close();
     await notifier?.close();

@@ -37,6 +37,12 @@ export class Reaper {
     this.timer = undefined;
   }
 
+  /** A call of `record` ended: a session past its lifetime ends now rather than at the next sweep. */
+  afterCall(record: SessionRecord, now: number): void {
+    const { sessionLifetime } = this.options;
+    if (record.inFlight === 0 && sessionLifetime > 0 && now - record.createdAt >= sessionLifetime) this.options.end(record.id, 'lifetime');
+  }
+
   /** Ends every session due at `now`. */
   sweep(now: number): void {
     const { idleTimeout, sessionLifetime } = this.options;

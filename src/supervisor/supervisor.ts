@@ -370,6 +370,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       record.lastActivityAt = Date.now();
       this.emit('tool.called', { id, tool: name, outcome, ms: Date.now() - started });
       for (const check of [...this.callWatchers]) check();
+      if (this.sessions.get(id) === record) this.reaper.afterCall(record, Date.now());
     }
   }
 
@@ -435,6 +436,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (!record) return;
     this.sessions.delete(id);
     record.endReason = reason;
+    const dropped = this.dropWhenCallsSettled(record);
     this.closing++;
     try {
       await record.worker.close(this.config.shutdownTimeout > 0 ? Math.min(3000, this.config.shutdownTimeout) : 1000);
@@ -445,10 +447,18 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.log.info({ sessionId: id, reason }, 'session ended');
     this.emit('session.ended', { id, reason, ageMs: Date.now() - record.createdAt });
     this.pump();
-    // Calls still running deliver their answers (which say why) before the front drops the transport.
+    await dropped;
+  }
+
+  /**
+   * Tells the front to drop the session's transport (later requests get 404) once the calls
+   * still running delivered their answers, which say why.
+   */
+  private async dropWhenCallsSettled(record: SessionRecord): Promise<void> {
     if (record.inFlight > 0) await this.until(() => record.inFlight === 0, CALLS_SETTLE_MS);
+    // A call that just finished hands its answer to the transport in the same turn; let it.
     await new Promise((resolve) => setImmediate(resolve));
-    this.onSessionEnded?.(id, reason);
+    this.onSessionEnded?.(record.id, record.endReason!);
   }
 
   /** What /sessions shows. */

@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { SessionInfo } from '../../src/supervisor/supervisor.ts';
+import { connectClient, resultText, type TestClient } from '../helpers/client.ts';
+import { startPageServer, type PageServer } from '../helpers/pages.ts';
+import { descendants, isAlive, waitUntil } from '../helpers/processes.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+const LOST = /page state \(open tabs, navigation history, cookies, storage\) was lost/;
+
+describe('faults with real browsers: one session fails, the others never notice', () => {
+  let server: TestServer;
+  let pages: PageServer;
+  let victim: TestClient;
+  let bystander: TestClient;
+
+  before(async () => {
+    pages = await startPageServer();
+    pages.route('/victim', '<!doctype html><title>Victim</title><p>victim page</p>');
+    pages.route('/bystander', '<!doctype html><title>Bystander</title><p>bystander page</p>');
+    server = await startTestServer({ timeoutAction: 2000, maxSessions: 4 });
+    [victim, bystander] = await Promise.all([connectClient(server.url), connectClient(server.url)]);
+    await bystander.call('browser_navigate', { url: `${pages.url}/bystander` });
+  });
+  after(async () => {
+    await victim?.close();
+    await bystander?.close();
+    await server?.close();
+    await pages?.close();
+  });
+
+  async function info(client: TestClient): Promise<SessionInfo> {
+    const { sessions } = await (await fetch(`${server.url}/sessions`)).json() as { sessions: SessionInfo[] };
+    return sessions.find((s) => s.id === client.sessionId)!;
+  }
+
+  async function bystanderUnharmed(before: SessionInfo): Promise<void> {
+    const now = await info(bystander);
+    assert.equal(now.workerPid, before.workerPid, 'the other session kept its worker');
+    assert.equal(now.browserPid, before.browserPid, 'the other session kept its browser');
+    assert.match(await bystander.text('browser_evaluate', { function: '() => location.pathname + " " + document.title' }), /"\/bystander Bystander"/);
+  }
+
+  test('a page stuck in while(true) fails its call within the deadline, the tab is replaced, and the other session keeps working', async () => {
+    const other = await info(bystander);
+    await victim.call('browser_navigate', { url: `${pages.url}/victim` });
+    const started = Date.now();
+    const hung = victim.call('browser_evaluate', { function: '() => { while (true) {} }' });
+    for (let i = 0; i < 3; i++) await bystanderUnharmed(other); // while the victim's page spins
+    const result = await hung;
+    const elapsed = Date.now() - started;
+    assert.equal(result.isError, true);
+    assert.match(resultText(result), /browser_evaluate did not finish within \d+ ms\. The tab at http:\/\/127\.0\.0\.1:\d+\/victim stopped responding .* replaced by a blank tab.*\[TOOL_TIMEOUT\]/);
+    // Bound: action timeout + the front's 2 s + its grace for the worker's answer + a liveness ping.
+    assert.ok(elapsed < 2000 + 2000 + 5000 + 2000, `answered within the deadline, not hung (${elapsed} ms)`);
+
+    const next = await victim.call('browser_navigate', { url: `${pages.url}/victim` });
+    assert.notEqual(next.isError, true, resultText(next));
+    assert.match(resultText(next), /^### Notice\n- The tab at .*\/victim stopped responding/);
+    assert.match(resultText(next), /Page Title: Victim/, 'the session works again');
+    await bystanderUnharmed(other);
+  });
+
+  test('kill -9 of a session\'s browser mid-call: the call says so, a fresh browser takes over, nothing is orphaned', async () => {
+    const other = await info(bystander);
+    await victim.call('browser_navigate', { url: `${pages.url}/victim` });
+    const before = await info(victim);
+    const oldBrowser = [before.browserPid!, ...descendants(before.browserPid!)];
+    const slow = victim.call('browser_evaluate', { function: '() => new Promise((resolve) => setTimeout(resolve, 10000))' });
+    assert.ok(await waitUntil(async () => (await info(victim)).inFlight === 1));
+    process.kill(before.browserPid!, 'SIGKILL');
+
+    const result = await slow;
+    assert.equal(result.isError, true);
+    assert.match(resultText(result), /The session's browser process exited unexpectedly while browser_evaluate was running\. A fresh browser was started/);
+    assert.match(resultText(result), /\[BROWSER_CRASHED\]/);
+    assert.ok(await waitUntil(() => oldBrowser.every((pid) => !isAlive(pid)), 5000), 'the old browser and its children are gone');
+    assert.ok(!isAlive(before.workerPid), 'its worker was replaced too');
+
+    const after = await info(victim);
+    assert.ok(after.browserPid && isAlive(after.browserPid) && after.browserPid !== before.browserPid);
+    const next = await victim.call('browser_snapshot');
+    assert.match(resultText(next), /^### Notice\n- This session's browser was replaced because the session's browser process exited unexpectedly/);
+    assert.match(resultText(next), LOST);
+    await bystanderUnharmed(other);
+  });
+
+  test('kill -9 of a session\'s worker: a fresh worker takes over under the same id, the next result says the page state was lost', async () => {
+    const other = await info(bystander);
+    await victim.call('browser_navigate', { url: `${pages.url}/victim` });
+    const before = await info(victim);
+    const oldTree = [before.workerPid, ...descendants(before.workerPid)];
+    assert.ok(oldTree.includes(before.browserPid!));
+    process.kill(before.workerPid, 'SIGKILL');
+
+    assert.ok(await waitUntil(async () => {
+      const now = await info(victim);
+      return now !== undefined && now.workerPid !== before.workerPid && now.browserPid !== undefined;
+    }, 20_000), 'the session has a fresh worker and browser');
+    assert.ok(await waitUntil(() => oldTree.every((pid) => !isAlive(pid)), 5000), 'the dead worker left no browser or helper behind');
+
+    const next = await victim.call('browser_snapshot');
+    assert.notEqual(next.isError, true);
+    assert.match(resultText(next), /^### Notice\n- This session's browser was replaced because the session's worker process was killed by SIGKILL/);
+    assert.match(resultText(next), LOST);
+    assert.match(resultText(next), /about:blank/, 'a fresh page');
+    assert.match(await victim.text('browser_navigate', { url: `${pages.url}/victim` }), /Page Title: Victim/);
+    await bystanderUnharmed(other);
+  });
+});
