@@ -1,4 +1,4 @@
-import type { EndReason, SessionRecord } from './supervisor.ts';
+import type { EndReason, SessionRecord } from './session-types.ts';
 
 /** How the reaper is built. */
 export interface ReaperOptions {

@@ -1,7 +1,7 @@
 import { FleetError } from '../errors.ts';
 import type { WorkerHandle } from '../ipc/worker-handle.ts';
 import type { Logger } from '../log.ts';
-import type { EndReason, SessionRecord } from './supervisor.ts';
+import type { EndReason, SessionRecord } from './session-types.ts';
 
 /** Codes a call gets when the worker under it failed. */
 export type FaultCode = 'WORKER_CRASHED' | 'BROWSER_CRASHED' | 'TOOL_TIMEOUT';

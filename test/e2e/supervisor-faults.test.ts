@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { SessionInfo } from '../../src/supervisor/supervisor.ts';
+import type { SessionInfo } from '../../src/supervisor/session-types.ts';
 import { connectClient, resultText, type TestClient } from '../helpers/client.ts';
 import { startPageServer, type PageServer } from '../helpers/pages.ts';
 import { descendants, isAlive, waitUntil } from '../helpers/processes.ts';

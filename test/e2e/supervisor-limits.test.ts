@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import type { SessionInfo, SupervisorEvents } from '../../src/supervisor/supervisor.ts';
+import type { SessionInfo, SupervisorEvents } from '../../src/supervisor/session-types.ts';
 import { connectClient, resultText, type TestClient } from '../helpers/client.ts';
 import { startPageServer, type PageServer } from '../helpers/pages.ts';
 import { descendants, isAlive, waitUntil } from '../helpers/processes.ts';

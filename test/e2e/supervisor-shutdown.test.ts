@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, afterEach, before, test } from 'node:test';
-import type { SessionInfo } from '../../src/supervisor/supervisor.ts';
+import type { SessionInfo } from '../../src/supervisor/session-types.ts';
 import { connectClient, resultText, type TestClient } from '../helpers/client.ts';
 import { startPageServer, type PageServer } from '../helpers/pages.ts';
 import { descendants, isAlive, waitUntil } from '../helpers/processes.ts';

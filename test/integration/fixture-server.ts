@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { ConfigInput } from '../../src/config.ts';
-import type { SupervisorEvents } from '../../src/supervisor/supervisor.ts';
+import type { SupervisorEvents } from '../../src/supervisor/session-types.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 /** The browserless worker (see test/fixtures/fake-worker-lib.ts for what it can be told to do). */

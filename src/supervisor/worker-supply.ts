@@ -1,0 +1,127 @@
+import { rmSync } from 'node:fs';
+import type { Config } from '../config.ts';
+import type { FleetError } from '../errors.ts';
+import type { WorkerHandle } from '../ipc/worker-handle.ts';
+import type { Logger } from '../log.ts';
+import { AdmissionQueue } from './admission-queue.ts';
+import { WorkerLauncher, type LauncherOptions } from './worker-launcher.ts';
+import { WorkerPool } from './worker-pool.ts';
+
+/** How long a pre-started worker may take to join a session, ms. */
+const BIND_TIMEOUT_MS = 5000;
+
+/** How the supply is built. */
+export interface SupplyOptions extends LauncherOptions {
+  config: Config;
+  /** Sessions open now; each holds a slot. */
+  sessionCount: () => number;
+  /** Why no worker should be pre-started now (free memory below the floor), if so. */
+  lowMemory: () => string | undefined;
+}
+
+/**
+ * The slots of the session cap and the workers that fill them. Every slot is held by a session,
+ * an admission under way, a pre-started worker or an ended session's worker still closing, so
+ * sessions + pool never exceed the cap. A freed slot goes to the oldest queued admission first,
+ * then to the pool.
+ */
+export class WorkerSupply {
+  readonly pool: WorkerPool;
+  private readonly launcher: WorkerLauncher;
+  private readonly queue: AdmissionQueue;
+  private opening = 0;
+  private closing = 0;
+  private stopped = false;
+
+  constructor(private readonly options: SupplyOptions) {
+    const { config, log } = options;
+    this.launcher = new WorkerLauncher(options);
+    this.pool = new WorkerPool({ launcher: this.launcher, log, outputRoot: config.outputDir, onSlotFreed: () => this.pump() });
+    this.queue = new AdmissionQueue(config.queueSize, config.queueTimeout, config.maxSessions);
+  }
+
+  /** Admissions waiting for a slot. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Whether an admission would get a slot without waiting. */
+  get hasRoom(): boolean {
+    return this.pool.size > 0 || this.used < this.options.config.maxSessions;
+  }
+
+  private get used(): number {
+    return this.options.sessionCount() + this.opening + this.pool.size + this.closing;
+  }
+
+  /**
+   * Takes a slot for a new session: at once when there is room, else after waiting in the queue.
+   * Resolves with the time waited; rejects with SESSION_LIMIT. Pair with `release`.
+   */
+  async reserve(): Promise<number> {
+    if (!this.hasRoom) return this.queue.wait();
+    this.opening++;
+    return 0;
+  }
+
+  /** The admission holding a slot is over: its session now holds the slot, or it is free again. */
+  release(): void {
+    this.opening--;
+    this.pump();
+  }
+
+  /** A worker for a session writing to `outputDir`: a pre-started one joins it, else a new one starts. */
+  async acquire(sessionId: string, outputDir: string, log: Logger): Promise<WorkerHandle> {
+    const pooled = this.pool.take();
+    if (pooled) {
+      this.pump();
+      const worker = await pooled.ready.catch(() => undefined);
+      rmSync(pooled.outputDir, { recursive: true, force: true });
+      if (worker?.alive) {
+        try {
+          await worker.request('session.bind', { sessionId, outputDir }, { timeoutMs: BIND_TIMEOUT_MS });
+          worker.bindLog(log);
+          return worker;
+        } catch (error) {
+          log.warn({ workerPid: worker.pid, err: (error as Error).message }, 'pre-started worker could not join the session; starting another');
+          await worker.kill();
+        }
+      }
+    }
+    return this.launcher.launch(outputDir, log).ready;
+  }
+
+  /** An ended session's worker holds its slot until `closed` settles. */
+  async whileClosing<T>(closed: Promise<T>): Promise<T> {
+    this.closing++;
+    try {
+      return await closed;
+    } finally {
+      this.closing--;
+      this.pump();
+    }
+  }
+
+  /**
+   * Hands free slots to queued admissions, then tops the pool up to `prewarm` while memory is
+   * above the floor and starts are not failing in a row.
+   */
+  pump(): void {
+    if (this.stopped) return;
+    const { maxSessions, prewarm } = this.options.config;
+    while (this.queue.length > 0 && this.used < maxSessions) {
+      this.opening++;
+      if (!this.queue.admitNext()) this.opening--;
+    }
+    while (this.queue.length === 0 && this.pool.size < prewarm && this.used < maxSessions && !this.launcher.halted && !this.options.lowMemory()) {
+      if (!this.pool.add()) break;
+    }
+  }
+
+  /** Refuses queued admissions with `error`, kills pre-started and starting workers (shutdown). */
+  async stop(error: FleetError): Promise<void> {
+    this.stopped = true;
+    this.queue.rejectAll(error);
+    await Promise.all([this.pool.drain(), this.launcher.killStarting()]);
+  }
+}
