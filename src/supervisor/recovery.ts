@@ -31,6 +31,8 @@ export interface RecoveryHost {
   /** Kills a fresh worker that arrived after its session ended, and its files. */
   discard(record: SessionRecord, worker: WorkerHandle): Promise<void>;
   end(id: string, reason: EndReason): Promise<void>;
+  /** How a fault ended, for the supervisor's `session.faulted` event. */
+  reported(id: string, code: FaultCode, recovered: boolean): void;
 }
 
 /** Replacements without a call going through in between, after which the session is closed. */
@@ -65,6 +67,7 @@ export class Recovery {
     const fault: Fault = { code, what, recovered: Promise.resolve(false) };
     this.faults.set(worker, fault);
     fault.recovered = this.swap(record, worker, fault);
+    void fault.recovered.then((recovered) => this.host.reported(record.id, code, recovered));
     const recovering = fault.recovered.finally(() => {
       if (record.recovering === recovering) record.recovering = undefined;
     });

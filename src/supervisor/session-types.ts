@@ -56,6 +56,8 @@ export interface SupervisorEvents {
   'session.ended': [{ id: string; reason: EndReason; ageMs: number }];
   /** A worker process started and answered READY (or failed to). */
   'worker.started': [{ pid: number; ms: number; ok: boolean }];
+  /** A session's worker or browser failed (`code`); `recovered`: a fresh worker took over, else the session was closed. */
+  'session.faulted': [{ id: string; code: string; recovered: boolean }];
   /** A tool call finished; `outcome` is ok, error (isError result) or an error code. */
   'tool.called': [{ id: string; tool: string; outcome: string; ms: number }];
 }

@@ -71,6 +71,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       adopt: (record, worker) => this.watch(record, worker),
       discard: (record, worker) => this.discard(worker, record.outputDir),
       end: (id, reason) => this.end(id, reason),
+      reported: (id, code, recovered) => this.emit('session.faulted', { id, code, recovered }),
     });
     this.heartbeat = new Heartbeat({
       intervalMs: config.heartbeatInterval,

@@ -65,6 +65,9 @@ export class WorkerPool {
     entry.worker.on('exit', () => {
       if (entry.isReady) this.forget(entry);
     });
+    entry.worker.on('event', (event) => {
+      if (event.name === 'browser.disconnected' && this.entries.includes(entry)) this.evict(entry.worker, 'lost its browser');
+    });
     return true;
   }
 
@@ -75,11 +78,11 @@ export class WorkerPool {
     return entry;
   }
 
-  /** Kills a pooled worker that stopped answering heartbeats; false when `worker` is not pooled. */
-  evict(worker: WorkerHandle): boolean {
+  /** Kills a pooled worker that went bad (silent, browser lost); false when `worker` is not pooled. */
+  evict(worker: WorkerHandle, why = 'stopped answering heartbeats'): boolean {
     const entry = this.entries.find((e) => e.worker === worker);
     if (!entry) return false;
-    this.options.log.warn({ workerPid: worker.pid }, 'pre-started worker stopped answering heartbeats; killed');
+    this.options.log.warn({ workerPid: worker.pid }, `pre-started worker ${why}; killed`);
     void worker.kill();
     return true;
   }

@@ -138,6 +138,18 @@ describe('pre-started pool (real browsers)', () => {
     }
   });
 
+  test('a pre-started worker whose browser dies is replaced in the background', async () => {
+    assert.ok(await waitUntil(() => server.supervisor.poolSize === 1 && started.filter((s) => s.ok).length >= 2, 20_000));
+    const pooled = started.filter((s) => s.ok).at(-1)!.pid;
+    const [browserPid] = descendants(pooled).filter((pid) => isAlive(pid));
+    assert.ok(browserPid, 'the pre-started worker has its browser up');
+    const tree = [pooled, ...descendants(pooled)];
+    process.kill(browserPid, 'SIGKILL');
+    assert.ok(await waitUntil(() => tree.every((pid) => !isAlive(pid)), 8000), 'the broken worker was killed with its browser children');
+    assert.ok(await waitUntil(() => server.supervisor.poolSize === 1 && isAlive(started.filter((s) => s.ok).at(-1)!.pid)
+      && started.filter((s) => s.ok).at(-1)!.pid !== pooled, 20_000), 'a fresh worker took its place');
+  });
+
   test('5 sessions opened and closed leave no process, directory or session entry behind', async () => {
     const trees: number[] = [];
     for (let i = 0; i < 5; i++) {

@@ -35,12 +35,14 @@ describe('faults under a call (fixture workers)', () => {
   test('a worker that exits mid-call: the call says so, and the session goes on with a fresh worker', async () => {
     const before = workerPid(client);
     const other = workerPid(bystander);
+    const faulted = record(server, 'session.faulted');
     const result = await client.call('browser_evaluate', { function: 'exit' });
     assert.equal(result.isError, true);
     assert.match(resultText(result), /The session's worker process exited with code 3 while browser_evaluate was running\. A fresh browser was started/);
     assert.match(resultText(result), /\[WORKER_CRASHED\]/);
     assert.ok(!isAlive(before));
     assert.notEqual(workerPid(client), before, 'same session id, new worker');
+    assert.deepEqual(faulted, [{ id: client.sessionId, code: 'WORKER_CRASHED', recovered: true }], 'reported to listeners (metrics)');
     await assertNextResultTellsStateLost();
     assert.equal(workerPid(bystander), other, 'the other session kept its worker');
     assert.match(resultText(await bystander.call('browser_snapshot')), /ok from/);
@@ -104,6 +106,7 @@ describe('a session that keeps failing', () => {
 
   test('after three replacements in a row the fourth failure closes the session and the client gets 404', async () => {
     const client = await connectClient(server.url);
+    const faulted = record(server, 'session.faulted');
     const pids: number[] = [];
     for (let i = 0; i < 3; i++) {
       pids.push(server.supervisor.get(client.sessionId)!.worker.pid);
@@ -113,6 +116,7 @@ describe('a session that keeps failing', () => {
     const last = await client.call('browser_evaluate', { function: 'exit' });
     assert.match(resultText(last), /The session was closed because its browser failed 4 times in a row; start a new session/);
     assert.equal(server.supervisor.size, 0);
+    assert.deepEqual(faulted.map((f) => f.recovered), [true, true, true, false]);
     assert.ok(await waitUntil(() => pids.every((pid) => !isAlive(pid)), 3000), 'every worker it had is gone');
     assert.ok(server.logs.some((l) => l.level === 50 && /closing the session/.test(String(l.msg))));
     await assert.rejects(client.call('browser_snapshot'), /404|not found/i);
