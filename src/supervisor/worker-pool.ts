@@ -23,7 +23,7 @@ export interface PoolOptions {
 
 /**
  * Workers started ahead of demand, their browser already up, so admitting a session costs an IPC
- * round trip instead of a browser launch. The supervisor decides how many (`add`); the pool only
+ * round trip instead of a browser launch. The worker supply decides how many (`add`); the pool only
  * holds them, hands them out (`take`) and forgets the ones that fail or die.
  */
 export class WorkerPool {
