@@ -55,6 +55,10 @@ export function createMetrics(supervisor: Supervisor): Metrics {
   const ended = new Counter({ name: `${PREFIX}sessions_ended_total`, help: 'Sessions ended, by reason (idle and lifetime are reaped; crashed)', labelNames: ['reason'], registers });
   const reaped = new Counter({ name: `${PREFIX}sessions_reaped_total`, help: 'Sessions closed by the idle or lifetime limit', labelNames: ['reason'], registers });
   const crashed = new Counter({ name: `${PREFIX}sessions_crashed_total`, help: 'Sessions ended because their worker crashed', registers });
+  const faults = new Counter({
+    name: `${PREFIX}session_faults_total`, help: 'Worker or browser failures of a session (crash, hang), by code and whether a fresh worker took over',
+    labelNames: ['code', 'recovered'], registers,
+  });
   const waited = new Histogram({
     name: `${PREFIX}session_wait_seconds`, help: 'Time an admitted session waited in the queue', registers,
     buckets: [0.01, 0.1, 0.5, 1, 2, 5, 10, 30, 60],
@@ -89,6 +93,7 @@ export function createMetrics(supervisor: Supervisor): Metrics {
       starts.inc({ ok: String(ok) });
       startSeconds.observe({ ok: String(ok) }, ms / 1000);
     },
+    'session.faulted': ({ code, recovered }: { code: string; recovered: boolean }) => faults.inc({ code, recovered: String(recovered) }),
     'tool.called': ({ tool, outcome, ms }: { tool: string; outcome: string; ms: number }) => toolSeconds.observe({ tool, outcome }, ms / 1000),
   } as const;
   for (const [event, listener] of Object.entries(listeners)) supervisor.on(event as 'session.ended', listener as never);

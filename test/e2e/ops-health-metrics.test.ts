@@ -94,6 +94,23 @@ describe('ops: /healthz, /readyz and /metrics on a server capped at one session'
     assert.ok(sample(text, 'process_resident_memory_bytes')! > 0, 'the front\'s own process metrics are there');
   });
 
+  test('a worker killed with SIGKILL counts as a recovered WORKER_CRASHED fault, and the session\'s series follow the fresh worker', async () => {
+    const id = client!.sessionId;
+    const victim = server.supervisor.get(id)!.worker.pid;
+    process.kill(victim, 'SIGKILL');
+    const series = 'browser_fleet_session_faults_total{code="WORKER_CRASHED",recovered="true"}';
+    let text = '';
+    assert.ok(await waitUntil(async () => {
+      text = await (await fetch(`${server.url}/metrics`)).text();
+      return sample(text, series) === 1 && server.supervisor.get(id)?.worker.pid !== victim;
+    }, 15_000), `fault counted: ${text.split('\n').filter((l) => l.includes('fault')).join(' | ')}`);
+    const after = await client!.call('browser_snapshot');
+    assert.notEqual(after.isError, true, 'the session goes on with a fresh worker');
+    text = await (await fetch(`${server.url}/metrics`)).text();
+    assert.ok(sample(text, `browser_fleet_worker_memory_bytes{session="${id}",kind="pss"}`)! > 20e6);
+    assert.equal(sample(text, 'browser_fleet_sessions_active'), 1, 'still the same one session');
+  });
+
   test('after the session ends /metrics counts the end and drops its worker series, and /readyz is 200 again', async () => {
     const id = client!.sessionId;
     await client!.close();
