@@ -4,6 +4,7 @@ import { findBrowser } from './browser/find-browser.ts';
 import type { Config } from './config.ts';
 import { createApp, type SessionRoutes } from './front/app.ts';
 import type { Logger } from './log.ts';
+import { sourceProgram, workerProgram } from './ipc/worker-program.ts';
 import { prepareAuth } from './security/tokens.ts';
 import { createMetrics } from './ops/metrics.ts';
 import { SystemdNotifier, type SystemdSettings } from './ops/systemd-notify.ts';
@@ -34,7 +35,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
   config = prepareAuth(config, log);
   const browser = findBrowser({ executablePath: config.executablePath, headed: !config.headless });
   if (!browser) throw new Error('no Chromium found: run `npm start` (it installs chromium-headless-shell) or pass --executable-path');
-  const supervisor = new Supervisor({ config, log, executablePath: browser.path, workerEntry: options.workerEntry });
+  const supervisor = new Supervisor({ config, log, executablePath: browser.path, program: options.workerEntry ? sourceProgram(options.workerEntry) : await workerProgram(log) });
   const metrics = createMetrics(supervisor);
   const { app, routes } = createApp({ config, supervisor, log, metrics });
 

@@ -1,24 +1,21 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { FleetError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import {
   IPC_VERSION, isFromWorker,
   type EventMessage, type Events, type FromWorker, type Method, type Methods, type ToWorker, type WorkerSettings,
 } from './protocol.ts';
+import { sourceProgram, type WorkerProgram } from './worker-program.ts';
 
-/** The worker program every session runs; tests may point at a fixture instead. */
-export const WORKER_ENTRY = fileURLToPath(new URL('../../workers/worker.ts', import.meta.url));
-const TSX_LOADER = import.meta.resolve('tsx');
 
 /** How a worker is started. */
 export interface WorkerHandleOptions {
   settings: WorkerSettings;
   log: Logger;
-  /** Program to fork; defaults to the real worker. */
-  entry?: string;
+  /** Program to fork; defaults to the real worker's source through tsx. */
+  program?: WorkerProgram;
   /** How long the worker may take to answer READY, ms. */
   startTimeout: number;
 }
@@ -65,8 +62,9 @@ export class WorkerHandle extends EventEmitter<{
     super();
     this.log = options.log;
     // detached: the worker leads its own process group, so its browser can be killed with it.
-    this.child = fork(options.entry ?? WORKER_ENTRY, [], {
-      execArgv: ['--import', TSX_LOADER],
+    const program = options.program ?? sourceProgram();
+    this.child = fork(program.entry, [], {
+      execArgv: program.execArgv,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'advanced',

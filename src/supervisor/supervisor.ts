@@ -5,6 +5,7 @@ import { freeMemoryBytes, type Config } from '../config.ts';
 import { FleetError, toFleetError } from '../errors.ts';
 import type { Methods, ToolResult } from '../ipc/protocol.ts';
 import type { WorkerHandle } from '../ipc/worker-handle.ts';
+import type { WorkerProgram } from '../ipc/worker-program.ts';
 import type { Logger } from '../log.ts';
 import { RETRY_AFTER_SECONDS } from './admission-queue.ts';
 import { forwardCall } from './call-forwarding.ts';
@@ -21,8 +22,8 @@ export interface SupervisorOptions {
   log: Logger;
   /** Chromium to launch (found at start-up). */
   executablePath: string;
-  /** Worker program to fork; defaults to the real one. */
-  workerEntry?: string;
+  /** Worker program to fork; defaults to the real one's source. */
+  program?: WorkerProgram;
   /** Free memory probe, bytes; tests replace it. */
   freeMemory?: () => number;
 }

@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import { FleetError, toFleetError } from '../errors.ts';
 import type { BrowserOptions, WorkerSettings } from '../ipc/protocol.ts';
 import { WorkerHandle } from '../ipc/worker-handle.ts';
+import type { WorkerProgram } from '../ipc/worker-program.ts';
 import type { Logger } from '../log.ts';
 
 /** Start failures in a row after which the pool stops refilling until a start succeeds. */
@@ -23,8 +24,8 @@ export interface LauncherOptions {
   log: Logger;
   /** Chromium to launch. */
   executablePath: string;
-  /** Worker program to fork; defaults to the real one. */
-  workerEntry?: string;
+  /** Worker program to fork; defaults to the real one's source. */
+  program?: WorkerProgram;
   /** Told about every start, good or bad (the supervisor's `worker.started` event). */
   onStarted: (report: { pid: number; ms: number; ok: boolean }) => void;
 }
@@ -50,12 +51,12 @@ export class WorkerLauncher {
 
   /** Forks a worker writing to `outputDir`. Throws WORKER_START_FAILED when it cannot even fork. */
   launch(outputDir: string, log: Logger): Launch {
-    const { config, workerEntry } = this.options;
+    const { config, program } = this.options;
     const started = Date.now();
     let worker: WorkerHandle;
     try {
       mkdirSync(outputDir, { recursive: true });
-      worker = new WorkerHandle({ settings: this.settings(outputDir), log, entry: workerEntry, startTimeout: config.workerStartTimeout });
+      worker = new WorkerHandle({ settings: this.settings(outputDir), log, program, startTimeout: config.workerStartTimeout });
     } catch (error) {
       this.failed(log, toFleetError(error, 'WORKER_START_FAILED'));
       throw toFleetError(error, 'WORKER_START_FAILED');
