@@ -17,7 +17,7 @@ export interface PoolOptions {
   log: Logger;
   /** Root of output directories; pool workers get `pool-<uuid>` under it until they join a session. */
   outputRoot: string;
-  /** A pooled worker failed or died, so its slot is free again. */
+  /** A pooled worker failed or died (its slot is free again), or became ready (the next may start). */
   onSlotFreed: () => void;
 }
 
@@ -34,6 +34,11 @@ export class WorkerPool {
   /** Pooled workers, starting or ready: each holds a slot of the session cap. */
   get size(): number {
     return this.entries.length;
+  }
+
+  /** Pooled workers still launching their browser. */
+  get startingCount(): number {
+    return this.entries.filter((entry) => !entry.isReady).length;
   }
 
   /** Pooled workers that are ready to serve at once. */
@@ -60,6 +65,7 @@ export class WorkerPool {
     this.entries.push(entry);
     entry.ready.then(() => {
       entry.isReady = true;
+      this.options.onSlotFreed();
     }, () => this.forget(entry));
     // A start that fails is forgotten once the launcher has counted it, so the refill sees the streak.
     entry.worker.on('exit', () => {
