@@ -352,16 +352,15 @@ export class BrowserSession {
     const page = this.currentPageOrUndefined();
     if (!page) return {};
     const records = this.recordsOf(page);
-    const state: RenderState = { page: { url: page.url(), title: await this.titleOf(page) } };
-    state.tabs = await Promise.all(this.pages().map(async (p, index) => ({
-      index, current: p === page, url: p.url(), title: await this.titleOf(p),
-    })));
+    // Titles and the snapshot are independent round trips to the browser: run them together.
+    const [tabs, text] = await Promise.all([
+      Promise.all(this.pages().map(async (p, index) => ({ index, current: p === page, url: p.url(), title: await this.titleOf(p) }))),
+      snapshot.include ? this.unlessModal(page, () => this.captureSnapshot(snapshot)) : undefined,
+    ]);
+    const state: RenderState = { page: { url: page.url(), title: tabs.find((tab) => tab.current)?.title ?? records.title }, tabs };
     const fresh = records.console.takeNew();
     if (fresh.length) state.newConsole = fresh;
-    if (snapshot.include) {
-      const text = await this.unlessModal(page, () => this.captureSnapshot(snapshot));
-      if (text !== undefined) state.snapshot = truncateSnapshot(text, this.settings.snapshotMaxChars);
-    }
+    if (text !== undefined) state.snapshot = truncateSnapshot(text, this.settings.snapshotMaxChars);
     const modals = records.modals.list();
     if (modals.length) state.modals = describeModalStates(modals);
     return state;
