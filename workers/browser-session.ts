@@ -99,6 +99,22 @@ export class BrowserSession {
   }
 
   /** Launches the browser over a pipe (it dies with this process) with one context and one page. */
+  /**
+   * Runs the render path once on a throwaway document in the blank tab; setContent adds no
+   * history entry, and the tab is blank again afterwards. Failures are ignored: it is only warm-up.
+   */
+  async warmUp(): Promise<void> {
+    try {
+      const page = await this.currentPage();
+      await page.setContent('<title>warm-up</title><button>warm-up</button>');
+      await page.title();
+      await page.ariaSnapshot({ mode: 'ai' });
+      await page.setContent('');
+    } catch {
+      // a pre-started worker that cannot warm up still serves
+    }
+  }
+
   async launch(): Promise<void> {
     const options = this.settings.browser;
     const executablePath = launchableExecutable(options);

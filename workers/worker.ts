@@ -32,6 +32,7 @@ async function start(settings: WorkerSettings): Promise<void> {
     session = new BrowserSession(settings);
     session.onDisconnected = (reason) => emit('browser.disconnected', { reason });
     await session.launch();
+    if (settings.warmUp) await session.warmUp();
     send({ type: 'ready', version: IPC_VERSION, workerPid: process.pid, browserPid: session.browserPid });
   } catch (error) {
     send({ type: 'start-failed', error: toFleetError(error, 'WORKER_START_FAILED').toWire() });

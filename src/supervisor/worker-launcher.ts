@@ -50,13 +50,13 @@ export class WorkerLauncher {
   }
 
   /** Forks a worker writing to `outputDir`. Throws WORKER_START_FAILED when it cannot even fork. */
-  launch(outputDir: string, log: Logger): Launch {
+  launch(outputDir: string, log: Logger, options: { warmUp?: boolean } = {}): Launch {
     const { config, program } = this.options;
     const started = Date.now();
     let worker: WorkerHandle;
     try {
       mkdirSync(outputDir, { recursive: true });
-      worker = new WorkerHandle({ settings: this.settings(outputDir), log, program, startTimeout: config.workerStartTimeout });
+      worker = new WorkerHandle({ settings: { ...this.settings(outputDir), warmUp: options.warmUp }, log, program, startTimeout: config.workerStartTimeout });
     } catch (error) {
       this.failed(log, toFleetError(error, 'WORKER_START_FAILED'));
       throw toFleetError(error, 'WORKER_START_FAILED');

@@ -56,7 +56,7 @@ export class WorkerPool {
     const outputDir = join(this.options.outputRoot, `pool-${randomUUID()}`);
     let launch: Launch;
     try {
-      launch = this.options.launcher.launch(outputDir, this.options.log);
+      launch = this.options.launcher.launch(outputDir, this.options.log, { warmUp: true });
     } catch {
       rmSync(outputDir, { recursive: true, force: true });
       return false;

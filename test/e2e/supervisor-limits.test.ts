@@ -130,7 +130,12 @@ describe('pre-started pool (real browsers)', () => {
       const session = await info(server, client.sessionId);
       assert.equal(session.workerPid, pooled.pid, 'the session runs on the pre-started worker');
       assert.ok(session.browserPid && isAlive(session.browserPid), 'its browser was already running');
+      const blank = await client.text('browser_snapshot');
+      assert.match(blank, /Page URL: about:blank/, 'the warmed-up tab is blank again');
+      assert.doesNotMatch(blank, /warm-up/, 'nothing of the warm-up document is left');
       assert.match(await client.text('browser_navigate', { url: `${pages.url}/` }), /Page Title: Limits/);
+      const back = await client.text('browser_navigate_back');
+      assert.doesNotMatch(back, /warm-up/, 'the warm-up left no history entry');
       assert.ok(await waitUntil(() => started.filter((s) => s.ok).length === 2, 20_000), 'the pool refilled');
       assert.equal(server.supervisor.poolSize + server.supervisor.size, 2, 'within the cap of 2');
     } finally {
