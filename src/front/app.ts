@@ -62,7 +62,10 @@ export class SessionRoutes {
     if (sessionId) {
       const session = this.sessions.get(sessionId);
       // A session is usable only with the token that created it; to anyone else it does not exist.
-      if (!session || session.owner !== owner) return refusal(c, new FleetError('SESSION_NOT_FOUND', 'Session not found'));
+      // An ended session keeps its transport until its calls in flight have answered; new requests get 404 at once.
+      if (!session || session.owner !== owner || !this.deps.supervisor.get(sessionId)) {
+        return refusal(c, new FleetError('SESSION_NOT_FOUND', 'Session not found'));
+      }
       return session.transport.handleRequest(c.req.raw);
     }
     if (c.req.method !== 'POST') return refusal(c, new FleetError('BAD_REQUEST', 'Bad Request: Mcp-Session-Id header is required'));
@@ -74,6 +77,14 @@ export class SessionRoutes {
       return refusal(c, new FleetError('PARSE_ERROR', 'Parse error: the body is not valid JSON'));
     }
     if (!isInitializeRequest(body)) return refusal(c, new FleetError('BAD_REQUEST', 'Bad Request: Mcp-Session-Id header is required'));
+    // The transport would refuse these too, but only after a worker had been started for nobody.
+    const accept = c.req.header('accept') ?? '';
+    if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
+      return refusal(c, new FleetError('NOT_ACCEPTABLE', 'Not Acceptable: Client must accept both application/json and text/event-stream'));
+    }
+    if (!(c.req.header('content-type') ?? '').includes('application/json')) {
+      return refusal(c, new FleetError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported Media Type: Content-Type must be application/json'));
+    }
     return this.initialize(c, body, owner);
   }
 
@@ -103,7 +114,16 @@ export class SessionRoutes {
     });
     await session.server.connect(session.transport);
     this.sessions.set(id, { ...session, owner });
-    return session.transport.handleRequest(c.req.raw, { parsedBody: body });
+    // A client that gave up while queued, or an initialize the transport refused, would leave a
+    // worker and its browser holding a slot that nobody can reach until the idle reaper runs.
+    const response = c.req.raw.signal.aborted ? undefined : await session.transport.handleRequest(c.req.raw, { parsedBody: body });
+    if (!response || response.status >= 400 || !session.transport.sessionId) {
+      log.warn({ sessionId: id, status: response?.status ?? 'client gone' }, 'initialize did not complete; session ended');
+      this.sessions.delete(id);
+      await supervisor.end(id, 'start-failed');
+      void session.transport.close();
+    }
+    return response ?? new Response(null, { status: 499 });
   }
 
   /** Closes every transport (shutdown). */

@@ -110,6 +110,24 @@ describe('backbone: HTTP session rules', () => {
     assert.equal(response.status, 404);
   });
 
+  test('an initialize the transport would refuse starts no worker', async () => {
+    const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } };
+    const notAcceptable = await fetch(`${server.url}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify(initialize),
+    });
+    assert.equal(notAcceptable.status, 406);
+    const wrongType = await fetch(`${server.url}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify(initialize),
+    });
+    assert.equal(wrongType.status, 415);
+    assert.equal(server.supervisor.size, 0, 'no session holds a slot');
+    assert.deepEqual(await server.supervisor.list(), []);
+  });
+
   test('after DELETE the worker and browser are gone and the id answers 404', async () => {
     const client = await connectClient(server.url);
     const [info] = await server.supervisor.list();
