@@ -5,6 +5,7 @@ import type { Config } from './config.ts';
 import { createApp, type SessionRoutes } from './front/app.ts';
 import type { Logger } from './log.ts';
 import { sourceProgram, workerProgram } from './ipc/worker-program.ts';
+import { prepareOutputRoot } from './security/output-dir.ts';
 import { prepareAuth } from './security/tokens.ts';
 import { createMetrics } from './ops/metrics.ts';
 import { SystemdNotifier, type SystemdSettings } from './ops/systemd-notify.ts';
@@ -33,6 +34,7 @@ export interface StartOptions {
 export async function startServer(config: Config, log: Logger, options: StartOptions = {}): Promise<RunningServer> {
   // Reads --auth-tokens-file and refuses a non-loopback bind without tokens (unless --no-auth).
   config = prepareAuth(config, log);
+  prepareOutputRoot(config.outputDir);
   const browser = findBrowser({ executablePath: config.executablePath, headed: !config.headless });
   if (!browser) throw new Error('no Chromium found: run `npm start` (it installs chromium-headless-shell) or pass --executable-path');
   const supervisor = new Supervisor({ config, log, executablePath: browser.path, program: options.workerEntry ? sourceProgram(options.workerEntry) : await workerProgram(log) });

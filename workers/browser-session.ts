@@ -25,6 +25,9 @@ const CHROMIUM_ARGS = [
   '--disable-gpu',
 ];
 
+/** Longest wait for a tab's title when rendering a result, ms. */
+const TITLE_WAIT_MS = 500;
+
 /** What is recorded about each page from the moment it opens. */
 interface PageRecords {
   console: ConsoleRecorder;
@@ -201,8 +204,11 @@ export class BrowserSession {
   }
 
   /** The selected tab; launches a browser or opens a tab when there is none. */
+  private launching?: Promise<void>;
+
   async currentPage(): Promise<Page> {
-    if (!this.isOpen) await this.launch();
+    // Two calls arriving after browser_close share one launch rather than starting two browsers.
+    if (!this.isOpen) await (this.launching ??= this.launch().finally(() => { this.launching = undefined; }));
     if (!this.current || this.current.isClosed()) this.current = this.tabList.at(-1) ?? await this.context!.newPage();
     return this.current;
   }
@@ -359,7 +365,14 @@ export class BrowserSession {
   private async titleOf(page: Page): Promise<string> {
     const records = this.recordsOf(page);
     if (records.modals.blocksScripts) return records.title;
-    records.title = await this.unlessModal(page, () => page.title()).catch(() => undefined) ?? records.title;
+    // A tab stuck in script never answers; its last known title must not hang every later result.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), TITLE_WAIT_MS);
+    });
+    const title = await Promise.race([this.unlessModal(page, () => page.title()).catch(() => undefined), late]);
+    clearTimeout(timer);
+    records.title = title ?? records.title;
     return records.title;
   }
 

@@ -1,6 +1,6 @@
 // The session worker: one OS process per MCP session, owning one browser. It speaks only the IPC
 // protocol of src/ipc/protocol.ts, never HTTP or MCP, and exits when its IPC channel closes.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { FleetError, toFleetError } from '../src/errors.ts';
 import {
   IPC_VERSION, isToWorker,
@@ -28,7 +28,7 @@ async function exitSoon(code: number): Promise<never> {
 
 async function start(settings: WorkerSettings): Promise<void> {
   try {
-    mkdirSync(settings.outputDir, { recursive: true });
+    mkdirSync(settings.outputDir, { recursive: true, mode: 0o700 });
     session = new BrowserSession(settings);
     session.onDisconnected = (reason) => emit('browser.disconnected', { reason });
     await session.launch();
@@ -91,7 +91,7 @@ async function run(message: RequestMessage, signal: AbortSignal): Promise<unknow
     case 'ping': return { at: Date.now() };
     case 'session.bind': {
       const params = message.params as Methods['session.bind']['params'];
-      mkdirSync(params.outputDir, { recursive: true });
+      mkdirSync(params.outputDir, { recursive: true, mode: 0o700 });
       session!.settings.outputDir = params.outputDir;
       return { outputDir: params.outputDir };
     }
@@ -131,4 +131,9 @@ process.on('message', (raw: unknown) => {
 });
 
 // The front is gone (closed the channel, or died, even by SIGKILL): take the browser down with us.
-process.on('disconnect', () => void exitSoon(0));
+process.on('disconnect', () => {
+  // Nobody is left to remove this session's files (the front died, perhaps by SIGKILL): do it here.
+  const outputDir = session?.settings.outputDir;
+  if (outputDir) rmSync(outputDir, { recursive: true, force: true });
+  void exitSoon(0);
+});

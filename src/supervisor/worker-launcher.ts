@@ -55,7 +55,7 @@ export class WorkerLauncher {
     const started = Date.now();
     let worker: WorkerHandle;
     try {
-      mkdirSync(outputDir, { recursive: true });
+      mkdirSync(outputDir, { recursive: true, mode: 0o700 });
       worker = new WorkerHandle({ settings: { ...this.settings(outputDir), warmUp: options.warmUp }, log, program, startTimeout: config.workerStartTimeout });
     } catch (error) {
       this.failed(log, toFleetError(error, 'WORKER_START_FAILED'));

@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import type { Config } from '../config.ts';
-import type { FleetError } from '../errors.ts';
+import { FleetError } from '../errors.ts';
 import type { WorkerHandle } from '../ipc/worker-handle.ts';
 import type { Logger } from '../log.ts';
 import { AdmissionQueue } from './admission-queue.ts';
@@ -88,6 +88,8 @@ export class WorkerSupply {
         }
       }
     }
+    // Shutdown may have killed the pooled worker under us: do not start a browser only to discard it.
+    if (this.stopped) throw new FleetError('SHUTTING_DOWN', 'the server is shutting down');
     return this.launcher.launch(outputDir, log).ready;
   }
 

@@ -106,4 +106,5 @@ test('SIGKILL of the front: every worker and browser exits on its own within sec
   await cli.exited;
   assert.ok(await waitUntil(() => everything.every((pid) => !isAlive(pid)), 10_000),
     `still alive: ${everything.filter((pid) => isAlive(pid)).join(', ')}`);
+  assert.deepEqual(readdirSync(outputDir), [], 'the workers removed their own session and pool directories');
 });
