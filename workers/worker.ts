@@ -18,12 +18,19 @@ const emit = <E extends EventName>(name: E, data: Events[E]) => send({ type: 'ev
 let session: BrowserSession | undefined;
 const running = new Map<number, AbortController>();
 
-async function exitSoon(code: number): Promise<never> {
+async function exitSoon(code: number, removeFiles = false): Promise<never> {
   // The browser dies with this process anyway (pipe transport); closing first is only politeness.
   const timer = setTimeout(() => process.exit(code), 2000);
   timer.unref();
   await session?.close();
+  if (removeFiles) removeSessionFiles();
   process.exit(code);
+}
+
+/** Nobody is left to remove this worker's files (the front died, perhaps by SIGKILL): do it here. */
+function removeSessionFiles(): void {
+  const { outputDir, tempDir } = session?.settings ?? {};
+  for (const dir of [outputDir, tempDir]) if (dir) rmSync(dir, { recursive: true, force: true });
 }
 
 async function start(settings: WorkerSettings): Promise<void> {
@@ -131,9 +138,4 @@ process.on('message', (raw: unknown) => {
 });
 
 // The front is gone (closed the channel, or died, even by SIGKILL): take the browser down with us.
-process.on('disconnect', () => {
-  // Nobody is left to remove this session's files (the front died, perhaps by SIGKILL): do it here.
-  const outputDir = session?.settings.outputDir;
-  if (outputDir) rmSync(outputDir, { recursive: true, force: true });
-  void exitSoon(0);
-});
+process.on('disconnect', () => void exitSoon(0, true));

@@ -33,6 +33,8 @@ export interface WorkerSettings {
    * while the worker waits in the pool than in a session's first navigation.
    */
   warmUp?: boolean;
+  /** The worker's own TMPDIR (browser profile, artifacts), set by the front; removed by whoever outlives the other. */
+  tempDir?: string;
 }
 
 /** One content block of a tool result, as MCP renders it. */

@@ -1,6 +1,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { FleetError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import {
@@ -45,6 +48,11 @@ export class WorkerHandle extends EventEmitter<{
 }> {
   readonly child: ChildProcess;
   readonly pid: number;
+  /**
+   * The worker's own TMPDIR: Playwright keeps the browser profile and artifacts there and removes
+   * them only on a clean exit, so the front removes the whole folder when the worker is gone.
+   */
+  readonly tempDir: string;
   browserPid?: number;
   readonly startedAt = Date.now();
   /** Resolves once READY arrived; rejects when start-up failed. */
@@ -63,19 +71,25 @@ export class WorkerHandle extends EventEmitter<{
     this.log = options.log;
     // detached: the worker leads its own process group, so its browser can be killed with it.
     const program = options.program ?? sourceProgram();
+    this.tempDir = mkdtempSync(join(tmpdir(), 'browser-fleet-worker-'));
     this.child = fork(program.entry, [], {
+      env: { ...process.env, TMPDIR: this.tempDir },
       execArgv: program.execArgv,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'advanced',
     });
-    if (this.child.pid === undefined) throw new FleetError('WORKER_START_FAILED', 'could not fork a worker process');
+    if (this.child.pid === undefined) {
+      rmSync(this.tempDir, { recursive: true, force: true });
+      throw new FleetError('WORKER_START_FAILED', 'could not fork a worker process');
+    }
     this.pid = this.child.pid;
     this.captureOutput();
 
     this.exitPromise = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => {
         this.exited = true;
+        this.removeTempDir();
         const exit = { code, signal, expected: this.ending };
         this.failPending(exit);
         resolve(exit);
@@ -117,7 +131,7 @@ export class WorkerHandle extends EventEmitter<{
 
     this.child.on('message', (raw) => this.onMessage(raw));
     this.child.on('error', (error) => this.log.warn({ err: error, workerPid: this.pid }, 'worker process error'));
-    this.send({ type: 'startup', version: IPC_VERSION, settings: options.settings });
+    this.send({ type: 'startup', version: IPC_VERSION, settings: { ...options.settings, tempDir: this.tempDir } });
   }
 
   get alive(): boolean {
@@ -200,6 +214,18 @@ export class WorkerHandle extends EventEmitter<{
   /** Resolves when the process has exited, however that came about. */
   exited$(): Promise<WorkerExit> {
     return this.exitPromise;
+  }
+
+  /**
+   * At once, so a front about to exit leaves nothing; the browser may still be writing as it goes
+   * down with its pipe, in which case a retry follows in the background.
+   */
+  private removeTempDir(): void {
+    try {
+      rmSync(this.tempDir, { recursive: true, force: true });
+    } catch {
+      void rm(this.tempDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }).catch(() => {});
+    }
   }
 
   private killGroup(signal: NodeJS.Signals): void {

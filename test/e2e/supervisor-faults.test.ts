@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { SessionInfo } from '../../src/supervisor/session-types.ts';
 import { connectClient, resultText, type TestClient } from '../helpers/client.ts';
@@ -91,6 +92,8 @@ describe('faults with real browsers: one session fails, the others never notice'
     const before = await info(victim);
     const oldTree = [before.workerPid, ...descendants(before.workerPid)];
     assert.ok(oldTree.includes(before.browserPid!));
+    const oldTempDir = server.supervisor.get(victim.sessionId)!.worker.tempDir;
+    assert.ok(readdirSync(oldTempDir).some((name) => name.startsWith('playwright')), 'the browser profile lives in the worker\'s own temp dir');
     process.kill(before.workerPid, 'SIGKILL');
 
     assert.ok(await waitUntil(async () => {
@@ -98,6 +101,7 @@ describe('faults with real browsers: one session fails, the others never notice'
       return now !== undefined && now.workerPid !== before.workerPid && now.browserPid !== undefined;
     }, 20_000), 'the session has a fresh worker and browser');
     assert.ok(await waitUntil(() => oldTree.every((pid) => !isAlive(pid)), 5000), 'the dead worker left no browser or helper behind');
+    assert.ok(await waitUntil(() => !existsSync(oldTempDir), 5000), 'its browser profile and temp files were removed');
 
     const next = await victim.call('browser_snapshot');
     assert.notEqual(next.isError, true);

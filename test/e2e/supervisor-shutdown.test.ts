@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -102,9 +102,20 @@ test('SIGKILL of the front: every worker and browser exits on its own within sec
   const everything = descendants(cli.process.pid!);
   for (const session of listed) assert.ok(everything.includes(session.workerPid) && everything.includes(session.browserPid!));
 
+  // Each worker's own TMPDIR, read from its environment: found by PID, like everything here.
+  const workerTempDirs = [...new Set(everything.map((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').find((v) => v.startsWith('TMPDIR='))?.slice(7);
+    } catch {
+      return undefined;
+    }
+  }))].filter((dir): dir is string => dir !== undefined && dir.includes('browser-fleet-worker-'));
+  assert.ok(workerTempDirs.length >= 3, 'two sessions and the pre-started worker each have a temp dir');
+  assert.ok(workerTempDirs.every((dir) => existsSync(dir)));
   cli.process.kill('SIGKILL');
   await cli.exited;
   assert.ok(await waitUntil(() => everything.every((pid) => !isAlive(pid)), 10_000),
     `still alive: ${everything.filter((pid) => isAlive(pid)).join(', ')}`);
   assert.deepEqual(readdirSync(outputDir), [], 'the workers removed their own session and pool directories');
+  assert.ok(await waitUntil(() => workerTempDirs.every((dir) => !existsSync(dir)), 5000), 'and their own temp dirs (browser profiles)');
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { connectClient, resultText, type TestClient } from '../helpers/client.ts';
 import { isAlive, waitUntil } from '../helpers/processes.ts';
@@ -161,7 +161,7 @@ describe('pre-started pool', () => {
       delete process.env.FAKE_WORKER_FAIL_FILE;
       await client?.close();
       await server.close();
-      rmSync(failFile, { force: true });
+      rmSync(dirname(failFile), { recursive: true, force: true });
     }
   });
 
