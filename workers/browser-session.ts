@@ -83,6 +83,8 @@ export class BrowserSession {
   browserPid?: number;
   /** Called when the browser goes away without being asked to. */
   onDisconnected?: (reason: string) => void;
+  /** Called after every launch with the new browser's PID. */
+  onLaunched?: (pid: number | undefined) => void;
   private closing = false;
   /** What the browser may reach (schemes, origins, private networks); outlives relaunches. */
   private egress?: Egress;
@@ -136,6 +138,7 @@ export class BrowserSession {
     });
     this.browser = browser;
     this.browserPid = childPids().find((pid) => !before.has(pid));
+    this.onLaunched?.(this.browserPid);
     browser.on('disconnected', () => {
       const expected = this.closing;
       this.browser = undefined;

@@ -38,6 +38,7 @@ async function start(settings: WorkerSettings): Promise<void> {
     mkdirSync(settings.outputDir, { recursive: true, mode: 0o700 });
     session = new BrowserSession(settings);
     session.onDisconnected = (reason) => emit('browser.disconnected', { reason });
+    session.onLaunched = (pid) => emit('browser.launched', { pid });
     await session.launch();
     if (settings.warmUp) await session.warmUp();
     send({ type: 'ready', version: IPC_VERSION, workerPid: process.pid, browserPid: session.browserPid });

@@ -72,6 +72,8 @@ export type Method = keyof Methods;
 export interface Events {
   /** The browser process went away on its own (crash, kill). */
   'browser.disconnected': { reason: string };
+  /** A browser was (re)launched: after browser_close, browser_open or a stuck-tab restart. */
+  'browser.launched': { pid?: number };
   /** A line of worker output worth logging with the session's id. */
   log: { level: 'debug' | 'info' | 'warn' | 'error'; msg: string; data?: Record<string, unknown> };
   /** Something the client must hear with its next tool result, e.g. a stuck tab was replaced. */

@@ -272,6 +272,8 @@ export class WorkerHandle extends EventEmitter<{
       if (message.ok) pending.resolve(message.result);
       else pending.reject(FleetError.fromWire(message.error));
     } else if (message.type === 'event') {
+      // Keep the PID current, so killing this worker also kills the group of its latest browser.
+      if (message.name === 'browser.launched') this.browserPid = (message.data as Events['browser.launched']).pid;
       this.emit('event', message);
     }
   }

@@ -70,7 +70,10 @@ describe('tabs, popups and the page limit', () => {
     const opened = await client.call('browser_open', { width: 500, height: 400 });
     assert.notEqual(opened.isError, true, resultText(opened));
     assert.match(resultText(opened), /headless, viewport 500x400/);
+    // The front learns the new PID from the worker's event, without asking for status.
+    const handlePid = server.supervisor.get(client.sessionId)!.worker.browserPid;
     const [now] = await server.supervisor.list();
+    assert.equal(handlePid, now.browserPid, 'the front tracks the relaunched browser');
     assert.notEqual(now.browserPid, before.browserPid, 'a new browser process');
     assert.ok(await waitUntil(() => !isAlive(before.browserPid!), 5000), 'the old browser exited');
     const size = await client.text('browser_evaluate', { function: '() => [innerWidth, innerHeight]' });
