@@ -1,9 +1,9 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { findBrowser } from '../src/browser/find-browser.ts';
 import type { BrowserOptions, WorkerSettings, WorkerStatus } from '../src/ipc/protocol.ts';
+import { parentMap } from '../src/supervisor/process-stats.ts';
 import { truncateSnapshot, type RenderState } from '../src/tools/response.ts';
 import type { ConsoleEntry, ModalState, RequestEntry } from '../src/tools/tool.ts';
 import { FleetError } from '../src/errors.ts';
@@ -58,18 +58,7 @@ const REF_PATTERN = /^(f\d+)?e\d+$/;
 
 /** Direct children of this process: the browser Playwright launched. Found by parentage, never by name. */
 function childPids(): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid) pids.push(Number(entry));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return pids;
+  return parentMap().get(process.pid) ?? [];
 }
 
 /**

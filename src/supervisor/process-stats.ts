@@ -12,7 +12,8 @@ export interface TreeStats {
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
-function parentMap(): Map<number, number[]> {
+/** Every live process's children, by parent PID, from one scan of /proc. */
+export function parentMap(): Map<number, number[]> {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

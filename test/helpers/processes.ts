@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { processTree } from '../../src/supervisor/process-stats.ts';
 
 /** True while a process with this PID exists and is not a zombie. */
 export function isAlive(pid: number): boolean {
@@ -22,20 +23,5 @@ export async function waitUntil(predicate: () => boolean | Promise<boolean>, tim
 
 /** PIDs of every descendant of `pid` (by parentage, never by name). */
 export function descendants(pid: number): number[] {
-  const parent = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // gone
-    }
-  }
-  const out: number[] = [];
-  const walk = (p: number) => {
-    for (const [child, pp] of parent) if (pp === p) { out.push(child); walk(child); }
-  };
-  walk(pid);
-  return out;
+  return processTree(pid).slice(1);
 }
