@@ -103,10 +103,6 @@ async function run(message: RequestMessage, signal: AbortSignal): Promise<unknow
       session!.settings.outputDir = params.outputDir;
       return { outputDir: params.outputDir };
     }
-    case 'browser.reopen': {
-      await session!.reopen(message.params as Methods['browser.reopen']['params']);
-      return session!.status();
-    }
     case 'shutdown':
       setImmediate(() => void exitSoon(0));
       return { closed: true };

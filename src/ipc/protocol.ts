@@ -58,7 +58,6 @@ export interface WorkerStatus {
 /** Request methods the front calls on a worker: params in, result out. */
 export interface Methods {
   'tool.call': { params: { name: string; args: Record<string, unknown> }; result: ToolResult };
-  'browser.reopen': { params: { headless?: boolean; width?: number; height?: number }; result: WorkerStatus };
   status: { params: Record<string, never>; result: WorkerStatus };
   ping: { params: Record<string, never>; result: { at: number } };
   /** A pre-started worker joins a session: files go to `outputDir` from now on. */

@@ -173,7 +173,7 @@ export class WorkerHandle extends EventEmitter<{
         method,
         resolve: (value) => {
           settle();
-          if (method === 'status' || method === 'browser.reopen') this.browserPid = (value as Methods['status']['result']).browserPid;
+          if (method === 'status') this.browserPid = (value as Methods['status']['result']).browserPid;
           resolve(value as Methods[M]['result']);
         },
         reject: (error) => { settle(); reject(error); },
@@ -208,11 +208,6 @@ export class WorkerHandle extends EventEmitter<{
     this.ending = true;
     this.killBrowserGroup();
     this.killGroup('SIGKILL');
-    return this.exitPromise;
-  }
-
-  /** Resolves when the process has exited, however that came about. */
-  exited$(): Promise<WorkerExit> {
     return this.exitPromise;
   }
 
@@ -295,6 +290,3 @@ export class WorkerHandle extends EventEmitter<{
     this.child.stderr?.on('data', tag('stderr'));
   }
 }
-
-/** Typed helper for listeners of worker events. */
-export type WorkerEvent<E extends keyof Events> = EventMessage<E>;

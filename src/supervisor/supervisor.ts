@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { freeMemoryBytes, type Config } from '../config.ts';
 import { FleetError, toFleetError } from '../errors.ts';
-import type { Methods, ToolResult } from '../ipc/protocol.ts';
+import type { ToolResult } from '../ipc/protocol.ts';
 import type { WorkerHandle } from '../ipc/worker-handle.ts';
 import type { WorkerProgram } from '../ipc/worker-program.ts';
 import type { Logger } from '../log.ts';
@@ -237,11 +237,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       for (const check of [...this.callWatchers]) check();
       if (this.isLive(record)) this.reaper.afterCall(record, Date.now());
     }
-  }
-
-  /** Calls a non-tool worker method for session `id`. */
-  request<M extends keyof Methods>(id: string, method: M, params: Methods[M]['params'], timeoutMs: number): Promise<Methods[M]['result']> {
-    return this.require(id).worker.request(method, params, { timeoutMs });
   }
 
   private refuse(error: FleetError): FleetError {
