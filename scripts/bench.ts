@@ -174,17 +174,16 @@ async function runSession(target: Target, pageUrl: string, result: LevelResult, 
   }
 }
 
+/**
+ * One level: `sessions` sessions at once. Memory is read once, when every session is open and its
+ * workload done, not sampled while latencies are timed: reading smaps of a tree of ~60-110
+ * processes (ours: a worker and a browser per session) takes 75-200 ms of this process's event
+ * loop and of a core, which would slow the clients of the server with more processes.
+ */
 async function runLevel(target: Target, pageUrl: string, sessions: number, into: LevelResult): Promise<void> {
   await target.settle();
   const idle = treeStats(target.pid).pssBytes;
   into.idlePssBytes = Math.max(into.idlePssBytes, idle);
-  let sampling = true;
-  const sampler = (async () => {
-    while (sampling) {
-      into.peakPssBytes = Math.max(into.peakPssBytes, treeStats(target.pid).pssBytes);
-      await sleep(250);
-    }
-  })();
   let count = 0;
   let release!: () => void;
   const allOpen = new Promise<void>((resolve) => { release = resolve; });
@@ -196,8 +195,6 @@ async function runLevel(target: Target, pageUrl: string, sessions: number, into:
     own.then((values) => into.perSessionPss.push(...values), () => {}).finally(release);
   };
   await Promise.all(Array.from({ length: sessions }, () => runSession(target, pageUrl, into, allOpen, opened)));
-  sampling = false;
-  await sampler;
 }
 
 async function benchTarget(target: Target, pageUrl: string): Promise<Map<number, LevelResult>> {
@@ -285,7 +282,7 @@ async function main(): Promise<void> {
     `Machine: ${machine(browser)}`,
     `Ours: --max-sessions 16 --prewarm ${PREWARM}. Theirs: @playwright/mcp 0.0.83 --isolated --headless --no-sandbox. Same Chromium, one server at a time.`,
     `Workload per session: initialize, navigate, ${CYCLES} × (snapshot, type, click), snapshot, DELETE; level 1 run ${ROUNDS_AT_ONE} times. p50 and p95 in ms.`,
-    'PSS: whole process tree of each server, idle before the level and at peak (all sessions open). Per added session: ours = the session worker and its browser (/metrics); theirs = (peak - idle) / sessions.',
+    'PSS: whole process tree of each server, idle before the level and at peak (all sessions open, read once then, not sampled while timing). Per added session: ours = the session worker and its browser (/metrics); theirs = (peak - idle) / sessions.',
     `Load average (1 min) before / after: ${loadBefore.toFixed(1)} / ${loadavg()[0].toFixed(1)} on ${cpus().length} cores${loadBefore > cpus().length / 2 ? ' (the machine was busy: latencies are inflated)' : ''}.`,
     '',
     '| figure | ours | theirs | ratio ours/theirs |',

@@ -92,7 +92,6 @@ export class BrowserSession {
     return this.settings.browser;
   }
 
-  /** Launches the browser over a pipe (it dies with this process) with one context and one page. */
   /**
    * Runs the render path once on a throwaway document in the blank tab; setContent adds no
    * history entry, and the tab is blank again afterwards. Failures are ignored: it is only warm-up.
@@ -109,6 +108,7 @@ export class BrowserSession {
     }
   }
 
+  /** Launches the browser over a pipe (it dies with this process) with one context and one page. */
   async launch(): Promise<void> {
     const options = this.settings.browser;
     const executablePath = launchableExecutable(options);

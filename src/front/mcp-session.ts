@@ -24,15 +24,25 @@ export function toolInputSchema(tool: Tool): McpTool['inputSchema'] {
   return schema as McpTool['inputSchema'];
 }
 
-/** Tool list entries, computed once per capability set. */
-function listEntries(tools: Tool[]): McpTool[] {
-  return tools.map((tool) => ({
+/** Tool list entries by capability set: building them costs a few ms of CPU, once, not per session. */
+const entriesByCaps = new Map<string, McpTool[]>();
+
+/** Tool list entries of `tools`, the tools `caps` enable. */
+function listEntries(caps: readonly string[], tools: readonly Tool[]): McpTool[] {
+  const key = [...caps].sort().join(',');
+  let entries = entriesByCaps.get(key);
+  if (!entries) entriesByCaps.set(key, entries = tools.map(listEntry));
+  return entries;
+}
+
+function listEntry(tool: Tool): McpTool {
+  return {
     name: tool.name,
     title: tool.title,
     description: tool.description,
     inputSchema: toolInputSchema(tool),
     annotations: { title: tool.title, ...tool.annotations },
-  }));
+  };
 }
 
 function errorResult(text: string): ToolResult {
@@ -63,7 +73,7 @@ export function createMcpSession(options: {
   const { sessionId, config, supervisor } = options;
   const tools = enabledTools(config.caps);
   const byName = new Map(tools.map((tool) => [tool.name, tool]));
-  const entries = listEntries(tools);
+  const entries = listEntries(config.caps, tools);
 
   const server = new Server(SERVER_INFO, { capabilities: { tools: {} } });
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: entries }));

@@ -90,7 +90,7 @@ test('SIGTERM: new sessions get 503, the call in flight finishes, every browser 
 });
 
 test('SIGKILL of the front: every worker and browser exits on its own within seconds', async () => {
-  cli = await startCli(['--prewarm', '1', '--max-sessions', '4']);
+  cli = await startCli(['--prewarm', '1', '--prewarm-delay', '0', '--max-sessions', '4']);
   const [first, second] = await Promise.all([connectClient(cli.url), connectClient(cli.url)]);
   clients.push(first, second);
   await Promise.all([first, second].map((client) => client.call('browser_navigate', { url: `${pages.url}/` })));

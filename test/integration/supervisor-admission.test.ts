@@ -132,6 +132,26 @@ describe('pre-started pool', () => {
     assert.ok(await waitUntil(() => started.every((s) => !isAlive(s.pid)), 5000), 'shutdown killed every worker, pooled ones too');
   });
 
+  test('a session that takes a pre-started worker holds the refill off for --prewarm-delay', async () => {
+    const server = await startFixtureServer({ maxSessions: 4, prewarm: 2, prewarmDelay: 1500 });
+    const started = record(server, 'worker.started');
+    let client: TestClient | undefined;
+    try {
+      assert.ok(await waitUntil(() => started.filter((s) => s.ok).length === 2 && server.supervisor.poolSize === 2), 'two workers are pre-started');
+      const took = Date.now();
+      client = await connectClient(server.url);
+      assert.equal(server.supervisor.poolSize, 1, 'the session took one');
+      await waitUntil(() => false, 800);
+      assert.equal(server.supervisor.poolSize, 1, 'no replacement starts within the delay');
+      assert.equal(started.length, 2);
+      assert.ok(await waitUntil(() => server.supervisor.poolSize === 2), 'the replacement starts once the delay is over');
+      assert.ok(Date.now() - took >= 1500, `not before the delay (${Date.now() - took} ms)`);
+    } finally {
+      await client?.close();
+      await server.close();
+    }
+  });
+
   test('repeated start failures stop the refill and are logged; a later success resets it', async () => {
     const failFile = join(mkdtempSync(join(tmpdir(), 'bf-fail-')), 'fail');
     writeFileSync(failFile, '');
