@@ -65,10 +65,10 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 /** Waits (up to 30 s) until the process tree of `pid` is idle: under 5% of a core over half a second. */
 async function quiet(pid: number): Promise<void> {
   const until = Date.now() + 30_000;
-  let before = treeStats(pid).cpuSeconds;
+  let before = (await treeStats(pid)).cpuSeconds;
   while (Date.now() < until) {
     await sleep(500);
-    const now = treeStats(pid).cpuSeconds;
+    const now = (await treeStats(pid)).cpuSeconds;
     if (now - before < 0.025) return;
     before = now;
   }
@@ -182,17 +182,18 @@ async function runSession(target: Target, pageUrl: string, result: LevelResult, 
  */
 async function runLevel(target: Target, pageUrl: string, sessions: number, into: LevelResult): Promise<void> {
   await target.settle();
-  const idle = treeStats(target.pid).pssBytes;
+  const idle = (await treeStats(target.pid)).pssBytes;
   into.idlePssBytes = Math.max(into.idlePssBytes, idle);
   let count = 0;
   let release!: () => void;
   const allOpen = new Promise<void>((resolve) => { release = resolve; });
   const opened = () => {
     if (++count < sessions) return;
-    const peak = treeStats(target.pid).pssBytes;
-    into.peakPssBytes = Math.max(into.peakPssBytes, peak);
-    const own = target.sessionPss ? target.sessionPss() : Promise.resolve([(peak - idle) / sessions]);
-    own.then((values) => into.perSessionPss.push(...values), () => {}).finally(release);
+    void (async () => {
+      const peak = (await treeStats(target.pid)).pssBytes;
+      into.peakPssBytes = Math.max(into.peakPssBytes, peak);
+      into.perSessionPss.push(...await (target.sessionPss?.() ?? [(peak - idle) / sessions]));
+    })().catch(() => {}).finally(release);
   };
   await Promise.all(Array.from({ length: sessions }, () => runSession(target, pageUrl, into, allOpen, opened)));
 }

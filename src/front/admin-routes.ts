@@ -1,19 +1,31 @@
-import type { Hono } from 'hono';
+import type { Context, Hono } from 'hono';
 import { FleetError } from '../errors.ts';
 import type { AppDeps, AppEnv } from './app.ts';
 
 /**
- * Admin routes: `GET /sessions` lists every session with its worker and browser PIDs, activity,
- * pages and memory; `DELETE /sessions/:id` ends one (its client then gets 404).
+ * Whose sessions a request to /sessions may see and end: its token's own, or every session for
+ * an --admin-token and when no tokens are configured (undefined).
+ */
+function scopeOf(c: Context<AppEnv>): string | undefined {
+  return c.get('admin') ? undefined : c.get('owner');
+}
+
+/**
+ * Admin routes: `GET /sessions` lists sessions with their worker and browser PIDs, activity,
+ * pages and memory; `DELETE /sessions/:id` ends one (its client then gets 404). A token sees and
+ * ends only the sessions it created, as on /mcp; an --admin-token reaches every session.
  */
 export function installAdminRoutes(app: Hono<AppEnv>, deps: AppDeps): void {
   app.get('/sessions', async function listSessions(c) {
-    return c.json({ sessions: await deps.supervisor.list() });
+    return c.json({ sessions: await deps.supervisor.list({ owner: scopeOf(c) }) });
   });
 
   app.delete('/sessions/:id', async function endSession(c) {
     const id = c.req.param('id');
-    if (!deps.supervisor.get(id)) {
+    const record = deps.supervisor.get(id);
+    const owner = scopeOf(c);
+    // Another token's session does not exist for this one, exactly as on /mcp.
+    if (!record || (owner !== undefined && record.owner !== owner)) {
       const error = new FleetError('SESSION_NOT_FOUND', `session ${id} not found`);
       return c.json(error.toJsonRpc(), 404);
     }

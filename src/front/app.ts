@@ -25,6 +25,8 @@ export interface AppEnv {
   Variables: {
     /** Fingerprint of the bearer token the request carried (set by the auth guard). */
     owner?: string;
+    /** The token is an --admin-token: /sessions shows and ends every session, not only its own. */
+    admin?: boolean;
   };
 }
 

@@ -14,7 +14,7 @@ export const UNAUTHENTICATED_PATHS = ['/healthz'];
  * a factory in src/front/middleware/ returning a named function. An unsupported
  * MCP-Protocol-Version is refused by the SDK transport itself.
  *
- * `config.authToken` must already hold the tokens file's tokens (src/security/tokens.ts
+ * `config.authToken` must already hold the tokens file's and the admin tokens (src/security/tokens.ts
  * prepareAuth, called by startServer).
  */
 export function installGuards(app: Hono<AppEnv>, deps: AppDeps): void {
@@ -23,7 +23,7 @@ export function installGuards(app: Hono<AppEnv>, deps: AppDeps): void {
   app.use('*',
     hostCheck(hosts),
     originCheck({ hosts, clientOrigins: config.allowedClientOrigins }),
-    bearerAuth({ tokens: config.authToken, exempt: UNAUTHENTICATED_PATHS, log }),
+    bearerAuth({ tokens: config.authToken, admins: config.adminToken, exempt: UNAUTHENTICATED_PATHS, log }),
     requestBodyLimit(config.bodyLimit),
   );
 }

@@ -98,15 +98,16 @@ export function createMetrics(supervisor: Supervisor): Metrics {
   } as const;
   for (const [event, listener] of Object.entries(listeners)) supervisor.on(event as 'session.ended', listener as never);
 
-  const collectWorkers = () => {
-    memory.reset();
-    cpu.reset();
+  const collectWorkers = async () => {
     const byPid = new Map<number, string>();
     for (const id of sessions) {
       const pid = supervisor.get(id)?.worker.pid;
       if (pid !== undefined) byPid.set(pid, id);
     }
-    for (const [pid, stats] of treesStats([...byPid.keys()])) {
+    const all = await treesStats([...byPid.keys()]);
+    memory.reset();
+    cpu.reset();
+    for (const [pid, stats] of all) {
       const session = byPid.get(pid)!;
       memory.set({ session, kind: 'pss' }, stats.pssBytes);
       memory.set({ session, kind: 'rss' }, stats.rssBytes);
@@ -117,8 +118,8 @@ export function createMetrics(supervisor: Supervisor): Metrics {
   return {
     registry,
     contentType: registry.contentType,
-    render: () => {
-      collectWorkers();
+    render: async () => {
+      await collectWorkers();
       return Registry.merge([frontProcessRegistry(), registry]).metrics();
     },
     close: () => {

@@ -30,13 +30,13 @@ export function readTokensFile(path: string): string[] {
 }
 
 /**
- * The start-up half of authentication: merges the tokens file into `authToken`, and refuses to
- * serve a non-loopback address without tokens unless --no-auth says so. Throws a ConfigError
- * naming the option.
+ * The start-up half of authentication: merges the tokens file and the admin tokens into
+ * `authToken` (an admin token is a client token too), and refuses to serve a non-loopback address
+ * without tokens unless --no-auth says so. Throws a ConfigError naming the option.
  */
 export function prepareAuth(config: Config, log?: Logger): Config {
   const fromFile = config.authTokensFile ? readTokensFile(config.authTokensFile) : [];
-  const tokens = [...new Set([...config.authToken, ...fromFile])];
+  const tokens = [...new Set([...config.authToken, ...fromFile, ...config.adminToken])];
   if (tokens.length === 0 && !config.noAuth && !isLoopbackHost(config.host)) {
     throw new ConfigError(`--host ${config.host} is not a loopback address and no token is set: ` +
       'give --auth-token or --auth-tokens-file (or BROWSER_FLEET_AUTH_TOKEN), or pass --no-auth to serve without authentication');

@@ -282,10 +282,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.onSessionEnded?.(record.id, record.endReason!);
   }
 
-  /** What /sessions shows. */
-  async list(): Promise<SessionInfo[]> {
-    const records = [...this.sessions.values()];
-    const stats = treesStats(records.map((record) => record.worker.pid));
+  /** What /sessions shows: the sessions of `owner` (a token fingerprint), or every session. */
+  async list(filter: { owner?: string } = {}): Promise<SessionInfo[]> {
+    const records = [...this.sessions.values()].filter((record) => filter.owner === undefined || record.owner === filter.owner);
+    const stats = await treesStats(records.map((record) => record.worker.pid));
     return Promise.all(records.map(async (record) => {
       const status = await record.worker.request('status', {}, { timeoutMs: 1000 })
         .catch(() => ({ browserPid: record.worker.browserPid, pages: 0, url: '' }));

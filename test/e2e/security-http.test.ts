@@ -9,6 +9,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const TOKEN_A = 'alpha-token-0123456789abcdef';
 const TOKEN_B = 'bravo-token-0123456789abcdef';
+const TOKEN_ADMIN = 'admin-token-0123456789abcdef';
 const INIT = {
   jsonrpc: '2.0', id: 1, method: 'initialize',
   params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
@@ -55,7 +56,7 @@ describe('security: HTTP front (tokens, Host, Origin, request hygiene)', () => {
     const tokensFile = join(tokensDir, 'tokens');
     writeFileSync(tokensFile, `# clients\n\n${TOKEN_B}\n`);
     server = await startTestServer({
-      authToken: [TOKEN_A], authTokensFile: tokensFile, bodyLimit: 64 * 1024, timeoutAction: 3000,
+      authToken: [TOKEN_A], authTokensFile: tokensFile, adminToken: [TOKEN_ADMIN], bodyLimit: 64 * 1024, timeoutAction: 3000,
       allowedClientOrigins: ['https://trusted.example'],
     });
     mcp = `${server.url}/mcp`;
@@ -103,6 +104,43 @@ describe('security: HTTP front (tokens, Host, Origin, request hygiene)', () => {
     const listed = await raw(`${server.url}/sessions`, { headers: { authorization: `Bearer ${TOKEN_A}` } });
     assert.equal(listed.status, 200);
     assert.match(listed.body, new RegExp(alice.sessionId));
+  });
+
+  test('/sessions lists and ends only the caller token\'s sessions; an --admin-token reaches all', async () => {
+    const listedBy = async (token: string) => {
+      const reply = await raw(`${server.url}/sessions`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(reply.status, 200);
+      return (JSON.parse(reply.body) as { sessions: { id: string }[] }).sessions.map((s) => s.id);
+    };
+    const endAs = (token: string, id: string) => raw(`${server.url}/sessions/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+    const bob = await connectClient(server.url, { token: TOKEN_B });
+    try {
+      assert.deepEqual(await listedBy(TOKEN_A), [alice.sessionId], 'A sees its own session only');
+      assert.deepEqual(await listedBy(TOKEN_B), [bob.sessionId], 'B sees its own session only');
+      assert.deepEqual((await listedBy(TOKEN_ADMIN)).sort(), [alice.sessionId, bob.sessionId].sort(), 'the admin token sees both');
+
+      const refused = await endAs(TOKEN_B, alice.sessionId);
+      assert.equal(refused.status, 404, "another token's session does not exist for B");
+      assert.equal(JSON.parse(refused.body).error.data.code, 'SESSION_NOT_FOUND');
+      assert.ok(server.supervisor.get(alice.sessionId), "A's session goes on");
+
+      const ended = await endAs(TOKEN_ADMIN, bob.sessionId);
+      assert.equal(ended.status, 200);
+      assert.deepEqual(JSON.parse(ended.body), { ended: bob.sessionId });
+      assert.equal(server.supervisor.get(bob.sessionId), undefined, 'the admin token ended B\'s session');
+      assert.deepEqual(await listedBy(TOKEN_ADMIN), [alice.sessionId]);
+    } finally {
+      await bob.close();
+    }
+  });
+
+  test('an --admin-token is a client token too', async () => {
+    const admin = await connectClient(server.url, { token: TOKEN_ADMIN });
+    try {
+      assert.ok((await admin.client.listTools()).tools.length > 0);
+    } finally {
+      await admin.close();
+    }
   });
 
   test('a token from --auth-tokens-file opens its own session', async () => {

@@ -31,6 +31,14 @@ describe('auth configuration', () => {
     for (const host of ['127.0.0.1', 'localhost', '::1']) assert.deepEqual(prepareAuth(parseConfig({ host })).authToken, [], host);
   });
 
+  test('admin tokens (flag or env) are client tokens too, and count as tokens for a non-loopback bind', () => {
+    const fromFlags = prepareAuth(loadConfig(['--host', '0.0.0.0', '--admin-token', 'admin-token-long-enough', '--auth-token', 'client-token-long-enough'], {}));
+    assert.deepEqual(fromFlags.authToken, ['client-token-long-enough', 'admin-token-long-enough']);
+    assert.deepEqual(fromFlags.adminToken, ['admin-token-long-enough']);
+    const fromEnv = prepareAuth(loadConfig(['--host', '0.0.0.0'], { BROWSER_FLEET_ADMIN_TOKEN: 'admin-a-long-enough,admin-b-long-enough' }));
+    assert.deepEqual(fromEnv.authToken, ['admin-a-long-enough', 'admin-b-long-enough']);
+  });
+
   test('a tokens file with no tokens or with spaces in a token is refused', () => {
     const empty = join(dir, 'empty');
     writeFileSync(empty, '\n# none\n');

@@ -11,11 +11,13 @@ const REALM = 'Bearer realm="browser-fleet"';
 /**
  * Requires `Authorization: Bearer TOKEN` with one of `tokens` on every path but `exempt`, and
  * sets `owner` to the token's fingerprint so a session answers only to the token that created
- * it. The token is read from that header only, never the query string (which ends up in logs
- * and browser history). With no tokens configured every request passes and `owner` stays unset.
+ * it, and `admin` when the token is one of `admins` (which must be among `tokens`). The token is
+ * read from that header only, never the query string (which ends up in logs and browser
+ * history). With no tokens configured every request passes and `owner` stays unset.
  */
-export function bearerAuth(options: { tokens: readonly string[]; exempt: readonly string[]; log: Logger }): MiddlewareHandler<AppEnv> {
+export function bearerAuth(options: { tokens: readonly string[]; admins: readonly string[]; exempt: readonly string[]; log: Logger }): MiddlewareHandler<AppEnv> {
   const known = options.tokens.map((token) => Buffer.from(tokenFingerprint(token), 'hex'));
+  const admins = new Set(options.admins.map(tokenFingerprint));
   const exempt = new Set(options.exempt);
   return async function bearerAuth(c, next) {
     if (known.length === 0 || exempt.has(c.req.path)) return next();
@@ -34,6 +36,7 @@ export function bearerAuth(options: { tokens: readonly string[]; exempt: readonl
       return refuse(c, 'UNAUTHORIZED', 'Unauthorized: the bearer token is not valid', { 'WWW-Authenticate': `${REALM}, error="invalid_token"` });
     }
     c.set('owner', owner);
+    c.set('admin', admins.has(owner));
     await next();
   };
 }
