@@ -1,6 +1,6 @@
 // Benchmark: browser-fleet against @playwright/mcp (--isolated --headless, same Chromium), the same
 // MCP workload at 1, 8 and 16 concurrent sessions, one server at a time. Prints a markdown table
-// (figure | ours | theirs | ratio) and the targets with pass/fail. Usage: npm run bench [-- --json FILE]
+// (figure | ours | theirs | ratio) and the targets with pass/fail. Usage: npm run bench [-- --json FILE --passes N --prewarm N]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +18,9 @@ import { processTree, treeStats } from '../src/supervisor/process-stats.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LEVELS = [1, 8, 16];
-const ROUNDS_AT_ONE = 3; // single-session figures are noisy: repeat that level
+const ROUNDS_AT_ONE = 5; // single-session figures are noisy: repeat that level
+/** Times the whole sequence (ours, then theirs) runs; `--passes N` changes it. */
+const PASSES = Number(argValue('--passes') ?? 2);
 const CYCLES = 2; // snapshot, type, click per session, after the first navigate
 /** Pre-started workers for ours: sized to the burst expected (8 parallel jobs), as an operator would. */
 const PREWARM = Number(argValue('--prewarm') ?? 8);
@@ -198,15 +200,14 @@ async function runLevel(target: Target, pageUrl: string, sessions: number, into:
   await Promise.all(Array.from({ length: sessions }, () => runSession(target, pageUrl, into, allOpen, opened)));
 }
 
-async function benchTarget(target: Target, pageUrl: string): Promise<Map<number, LevelResult>> {
-  const results = new Map<number, LevelResult>();
+/** Runs every level against `target`, adding its samples to `results` (one entry per level, across passes). */
+async function benchTarget(target: Target, pageUrl: string, results: Map<number, LevelResult>): Promise<void> {
   for (const level of LEVELS) {
-    const result: LevelResult = { firstPage: [], tools: { navigate: [], snapshot: [], type: [], click: [] }, peakPssBytes: 0, idlePssBytes: 0, perSessionPss: [], sessions: level, errors: [] };
-    for (let round = 0; round < (level === 1 ? ROUNDS_AT_ONE : 1); round++) await runLevel(target, pageUrl, level, result);
+    const result = results.get(level) ?? { firstPage: [], tools: { navigate: [], snapshot: [], type: [], click: [] }, peakPssBytes: 0, idlePssBytes: 0, perSessionPss: [], sessions: level, errors: [] };
     results.set(level, result);
-    console.error(`${target.name} @${level}: first page p50 ${percentile(result.firstPage, 50).toFixed(0)} ms, peak PSS ${mb(result.peakPssBytes)} MB${result.errors.length ? `, ${result.errors.length} errors: ${result.errors[0]}` : ''}`);
+    for (let round = 0; round < (level === 1 ? ROUNDS_AT_ONE : 1); round++) await runLevel(target, pageUrl, level, result);
+    console.error(`${target.name} @${level}: first page p50 ${percentile(result.firstPage, 50).toFixed(0)} ms so far, peak PSS ${mb(result.peakPssBytes)} MB${result.errors.length ? `, ${result.errors.length} errors: ${result.errors[0]}` : ''}`);
   }
-  return results;
 }
 
 function percentile(values: number[], p: number): number {
@@ -254,12 +255,16 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bf-bench-'));
   const results: Record<string, Map<number, LevelResult>> = {};
   try {
-    for (const start of [startOurs, startTheirs]) {
-      const target = await start(browser, mkdtempSync(join(dir, 'srv-')));
-      try {
-        results[target.name] = await benchTarget(target, pageUrl);
-      } finally {
-        await target.stop();
+    // Ours, theirs, ours, theirs...: the two servers take turns, so a machine whose speed drifts
+    // (shared cores) weighs on both alike; every figure is over the samples of all passes.
+    for (let pass = 0; pass < PASSES; pass++) {
+      for (const start of [startOurs, startTheirs]) {
+        const target = await start(browser, mkdtempSync(join(dir, 'srv-')));
+        try {
+          await benchTarget(target, pageUrl, results[target.name] ??= new Map());
+        } finally {
+          await target.stop();
+        }
       }
     }
   } finally {
@@ -282,7 +287,7 @@ async function main(): Promise<void> {
   const out = [
     `Machine: ${machine(browser)}`,
     `Ours: --max-sessions 16 --prewarm ${PREWARM}. Theirs: @playwright/mcp 0.0.83 --isolated --headless --no-sandbox. Same Chromium, one server at a time.`,
-    `Workload per session: initialize, navigate, ${CYCLES} × (snapshot, type, click), snapshot, DELETE; level 1 run ${ROUNDS_AT_ONE} times. p50 and p95 in ms.`,
+    `Workload per session: initialize, navigate, ${CYCLES} × (snapshot, type, click), snapshot, DELETE; level 1 run ${ROUNDS_AT_ONE} times. ${PASSES} passes (ours, theirs, ours, ...), each server started afresh; p50 and p95 in ms over all samples.`,
     'PSS: whole process tree of each server, idle before the level and at peak (all sessions open, read once then, not sampled while timing). Per added session: ours = the session worker and its browser (/metrics); theirs = (peak - idle) / sessions.',
     `Load average (1 min) before / after: ${loadBefore.toFixed(1)} / ${loadavg()[0].toFixed(1)} on ${cpus().length} cores${loadBefore > cpus().length / 2 ? ' (the machine was busy: latencies are inflated)' : ''}.`,
     '',
