@@ -5,7 +5,7 @@ import { findBrowser } from '../src/browser/find-browser.ts';
 import type { BrowserOptions, WorkerSettings, WorkerStatus } from '../src/ipc/protocol.ts';
 import { parentMap } from '../src/supervisor/process-stats.ts';
 import { truncateSnapshot, type RenderState } from '../src/tools/response.ts';
-import type { ConsoleEntry, ModalState, RequestEntry } from '../src/tools/tool.ts';
+import type { ConsoleEntry, ModalState, RequestEntry, SettleOptions } from '../src/tools/tool.ts';
 import { FleetError } from '../src/errors.ts';
 import { ConsoleRecorder } from './console-recorder.ts';
 import { Egress } from './egress.ts';
@@ -14,6 +14,7 @@ import { NetworkRecorder } from './network-recorder.ts';
 import { PopupTracker } from './popup-tracker.ts';
 import { confinePath } from './paths.ts';
 import { settle } from './settle.ts';
+import type { ProbedTab } from './stuck-page.ts';
 
 /** Flags that keep Chromium quiet on a closed network and quick to start. */
 const CHROMIUM_ARGS = [
@@ -254,6 +255,12 @@ export class BrowserSession {
     return this.blockedPopups.splice(0);
   }
 
+  /** Every open tab for the stuck-tab probe: whether it is selected, whether a dialog holds it. */
+  tabStates(): ProbedTab[] {
+    const selected = this.currentPageOrUndefined();
+    return this.pages().map((page) => ({ page, selected: page === selected, blockedByDialog: this.recordsOf(page).modals.blocksScripts }));
+  }
+
   /** Modal states open on the selected tab. */
   modalStates(): ModalState[] {
     const page = this.currentPageOrUndefined();
@@ -337,9 +344,9 @@ export class BrowserSession {
   }
 
   /** Runs `action` on the selected tab and waits for what it started; see workers/settle.ts. */
-  async settleAfter(action: () => Promise<unknown>, deadline = Date.now() + this.settings.timeoutAction): Promise<void> {
+  async settleAfter(action: () => Promise<unknown>, deadline = Date.now() + this.settings.timeoutAction, options?: SettleOptions): Promise<void> {
     const page = await this.currentPage();
-    await settle(page, this.recordsOf(page).modals, this.popups, action, deadline);
+    await settle(page, this.recordsOf(page).modals, this.popups, action, deadline, options);
   }
 
   /** `work`, unless a modal state opens on `page` first (then undefined: a dialog would stall it). */

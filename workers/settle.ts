@@ -1,4 +1,5 @@
 import type { Page, Request } from 'playwright-core';
+import type { SettleOptions } from '../src/tools/tool.ts';
 import type { ModalStates } from './modal-states.ts';
 import type { PopupTracker } from './popup-tracker.ts';
 
@@ -24,7 +25,7 @@ function isMainNavigation(page: Page, request: Request): boolean {
  * the page, no sleep. Returns as soon as a modal state opens: a dialog blocks the page, so
  * neither the action nor the page can finish until a tool handles it.
  */
-export async function settle(page: Page, modals: ModalStates, popups: PopupTracker | undefined, action: () => Promise<unknown>, deadline: number): Promise<void> {
+export async function settle(page: Page, modals: ModalStates, popups: PopupTracker | undefined, action: () => Promise<unknown>, deadline: number, options: SettleOptions = {}): Promise<void> {
   const pending = new Set<Request>();
   let navigation: Request | undefined;
   let navigationDone = false;
@@ -75,9 +76,9 @@ export async function settle(page: Page, modals: ModalStates, popups: PopupTrack
     acting.catch(() => {});
     await raceModal(acting);
     if (modalOpened) return;
-    // Some events (a file chooser opening) arrive just after the action returns; one round trip
-    // to the page lets them in before the result is rendered.
-    await raceModal(page.evaluate(() => 0).catch(() => {}), ROUND_TRIP_CAP_MS);
+    // Some events (a file chooser opening) arrive just after an input action returns; one round
+    // trip to the page lets them in before the result is rendered.
+    if (options.roundTrip !== false) await raceModal(page.evaluate(() => 0).catch(() => {}), ROUND_TRIP_CAP_MS);
     const end = Math.min(Date.now() + SETTLE_CAP_MS, deadline - RENDER_RESERVE_MS);
     while (!modalOpened && !page.isClosed() && Date.now() < end) {
       const waitingForNavigation = navigation !== undefined && !navigationDone;

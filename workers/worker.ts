@@ -7,7 +7,7 @@ import {
   type EventMessage, type EventName, type Events, type FromWorker, type Methods, type RequestMessage, type WorkerSettings,
 } from '../src/ipc/protocol.ts';
 import { BrowserSession } from './browser-session.ts';
-import { describeStuck, replaceIfStuck } from './stuck-page.ts';
+import { closeStuckTabs, describeStuck } from './stuck-page.ts';
 import { runTool } from './tool-runner.ts';
 
 const send = (message: FromWorker) => {
@@ -69,22 +69,24 @@ async function handle(message: RequestMessage): Promise<unknown> {
 }
 
 /**
- * An abandoned call may have left its tab stuck in script, which would hang every later call:
- * replace such a tab and say so, in this call's error and in the next result (a notice).
+ * An abandoned call may have left a tab stuck in script, which would hang every later call on it
+ * and burn a core: close every such tab and say so, in this call's error and in the next result
+ * (a notice).
  */
 async function afterAbandoned(error: FleetError): Promise<FleetError> {
   if (!session?.isOpen) return error;
-  const blockedByDialog = session.modalStates().some((state) => state.type === 'dialog');
-  const outcome = await replaceIfStuck(session.currentPageOrUndefined(), { blockedByDialog, closeBrowser: () => session!.close() });
+  const outcome = await closeStuckTabs(session.tabStates(), () => session!.close());
   if (outcome.kind === 'responsive') return error;
   if (outcome.kind === 'wedged') {
     // Not even the browser would close: exit, and the supervisor starts a fresh worker.
     setTimeout(() => process.exit(1), 100);
     return new FleetError(error.code, `${error.message}. ${describeStuck(outcome)}`);
   }
-  const text = describeStuck(outcome);
+  // The selected tab was closed: another open tab takes its place, or a blank one is opened.
+  const replacement = session.pages().length > 0 ? 'other' : 'blank';
+  const text = describeStuck(outcome, replacement);
   emit('notice', { text });
-  if (outcome.kind === 'tab-replaced') await session.currentPage().catch(() => {});
+  if (outcome.kind === 'tabs-closed' && outcome.selectedClosed) await session.currentPage().catch(() => {});
   return new FleetError(error.code, `${error.message}. ${text}`);
 }
 

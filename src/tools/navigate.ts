@@ -13,7 +13,9 @@ export async function navigateTo(ctx: ToolContext, url: string): Promise<string>
   const target = normalizeUrl(url);
   await assertNavigable(target, ctx.settings);
   const page = await ctx.currentPage();
-  await ctx.settleAfter(() => page.goto(target, { waitUntil: 'domcontentloaded', timeout: ctx.settings.timeoutNavigation }));
+  // A navigation is over at DOMContentLoaded: what its page starts later (popups, requests) is
+  // tracked by settling, and a dialog still wins the snapshot's race, so no extra round trip.
+  await ctx.settleAfter(() => page.goto(target, { waitUntil: 'domcontentloaded', timeout: ctx.settings.timeoutNavigation }), { roundTrip: false });
   return target;
 }
 
@@ -42,7 +44,7 @@ const navigateBack = defineTool({
   navigates: true,
   async handle(ctx, _args, response) {
     const page = await ctx.currentPage();
-    await ctx.settleAfter(() => page.goBack({ waitUntil: 'commit', timeout: ctx.settings.timeoutNavigation }));
+    await ctx.settleAfter(() => page.goBack({ waitUntil: 'commit', timeout: ctx.settings.timeoutNavigation }), { roundTrip: false });
     response.addCode('await page.goBack();');
     response.setIncludeSnapshot();
   },

@@ -34,6 +34,16 @@ export interface RequestEntry {
   request: Request;
 }
 
+/** How settling after an action may be shortened. */
+export interface SettleOptions {
+  /**
+   * One round trip to the page after the action, so events it causes just after returning (a
+   * file chooser) arrive before the result is rendered. On by default; a navigation that waited
+   * for its load state turns it off (about 10 ms of a first page).
+   */
+  roundTrip?: boolean;
+}
+
 /** What a tool handler can reach in the worker. Implemented by workers/tool-runner.ts. */
 export interface ToolContext {
   readonly settings: WorkerSettings;
@@ -48,7 +58,7 @@ export interface ToolContext {
    * within caps and the call's deadline; never a fixed sleep. Returns early when the action opens
    * a modal state (a dialog blocks the page, so the action itself cannot finish).
    */
-  settleAfter(action: () => Promise<unknown>): Promise<void>;
+  settleAfter(action: () => Promise<unknown>, options?: SettleOptions): Promise<void>;
   /** Closes the browser; the next tool that needs a page launches a new one. */
   closeBrowser(): Promise<void>;
   /** Closes the browser and launches it again with these options (browser_open). */

@@ -19,6 +19,7 @@ describe('faults with real browsers: one session fails, the others never notice'
     pages = await startPageServer();
     pages.route('/victim', '<!doctype html><title>Victim</title><p>victim page</p>');
     pages.route('/bystander', '<!doctype html><title>Bystander</title><p>bystander page</p>');
+    pages.route('/spinner', '<!doctype html><title>Spinner</title><p>spins later</p>');
     server = await startTestServer({ timeoutAction: 2000, maxSessions: 4 });
     [victim, bystander] = await Promise.all([connectClient(server.url), connectClient(server.url)]);
     await bystander.call('browser_navigate', { url: `${pages.url}/bystander` });
@@ -59,6 +60,27 @@ describe('faults with real browsers: one session fails, the others never notice'
     assert.notEqual(next.isError, true, resultText(next));
     assert.match(resultText(next), /^### Notice\n- The tab at .*\/victim stopped responding/);
     assert.match(resultText(next), /Page Title: Victim/, 'the session works again');
+    await bystanderUnharmed(other);
+  });
+
+  test('a background tab stuck in a loop is closed after an abandoned call; the selected tab is untouched', async () => {
+    const other = await info(bystander);
+    await victim.call('browser_navigate', { url: `${pages.url}/victim` });
+    // A second tab on another site (so another renderer), which starts spinning after its call returned.
+    const opened = await victim.call('browser_tabs', { action: 'new', url: `http://localhost:${pages.port}/spinner` });
+    assert.notEqual(opened.isError, true, resultText(opened));
+    assert.match(await victim.text('browser_evaluate', { function: '() => { setTimeout(() => { while (true) {} }, 1000); return "armed"; }' }), /armed/);
+    await victim.call('browser_tabs', { action: 'select', index: 0 });
+
+    // A call on the healthy selected tab that outlives its deadline.
+    const result = await victim.call('browser_evaluate', { function: '() => new Promise((resolve) => setTimeout(resolve, 10000))' });
+    assert.equal(result.isError, true);
+    assert.match(resultText(result), /The tab at http:\/\/localhost:\d+\/spinner stopped responding .*, so it was closed; its page state was lost\. The selected tab was not affected\..*\[TOOL_TIMEOUT\]/);
+
+    const tabs = resultText(await victim.call('browser_tabs', { action: 'list' }));
+    assert.match(tabs, /^### Notice\n- The tab at http:\/\/localhost:\d+\/spinner stopped responding/);
+    assert.doesNotMatch(tabs.replace(/^### Notice\n.*\n/, ''), /spinner/, 'the stuck tab is gone from the list');
+    assert.match(await victim.text('browser_evaluate', { function: '() => location.pathname' }), /"\/victim"/, 'the selected tab kept its page');
     await bystanderUnharmed(other);
   });
 
