@@ -62,6 +62,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       ...options,
       onStarted: (report) => this.emit('worker.started', report),
       sessionCount: () => this.sessions.size,
+      callsInFlight: () => this.inFlightTotal(),
       lowMemory: () => this.lowMemory(),
     });
     this.recovery = new Recovery({

@@ -9,26 +9,36 @@ import { WorkerPool } from './worker-pool.ts';
 
 /** How long a pre-started worker may take to join a session, ms. */
 const BIND_TIMEOUT_MS = 5000;
+/** Longest a refill waits, past its hold, for a moment with no call in flight, ms. */
+const REFILL_BUSY_MAX_MS = 10_000;
+/** How often a refill held by calls in flight looks again, ms. */
+const REFILL_RECHECK_MS = 250;
 
 /**
  * When the pool may start its next worker. A session that takes a pooled worker holds refills off
  * for `delayMs` (--prewarm-delay), so the sessions of a burst reach their first pages before a
- * browser launch competes with them for the CPU. The first take of a burst sets the time; later
- * takes within it do not push it back, so a steady stream of sessions still gets its pool refilled.
+ * browser launch competes with them for the CPU; after that, a refill still waits for a moment
+ * with no call in flight, at most `busyMaxMs` more. The first take of a burst sets the time;
+ * later takes within it do not push it back, so a steady stream of sessions still gets its pool
+ * refilled.
  */
 export class RefillHold {
   private notBefore = 0;
+  /** Until when calls in flight may hold a refill; set by the first take after the last one ran out. */
+  private busyUntil = 0;
 
-  constructor(private readonly delayMs: number) {}
+  constructor(private readonly delayMs: number, private readonly busyMaxMs = REFILL_BUSY_MAX_MS) {}
 
   /** A session took a pooled worker at `now` (ms). */
   taken(now: number): void {
     if (this.notBefore <= now) this.notBefore = now + this.delayMs;
+    if (this.busyUntil <= now) this.busyUntil = this.notBefore + this.busyMaxMs;
   }
 
-  /** How long from `now` until a refill may start, ms; 0 when it may start now. */
-  waitAt(now: number): number {
-    return Math.max(0, this.notBefore - now);
+  /** How long from `now` until a refill may start, ms; 0 when it may start now. `busy`: calls are in flight. */
+  waitAt(now: number, busy = false): number {
+    if (this.notBefore > now) return this.notBefore - now;
+    return busy && this.busyUntil > now ? Math.min(REFILL_RECHECK_MS, this.busyUntil - now) : 0;
   }
 }
 
@@ -37,6 +47,8 @@ export interface SupplyOptions extends LauncherOptions {
   config: Config;
   /** Sessions open now; each holds a slot. */
   sessionCount: () => number;
+  /** Tool calls in flight over all sessions: a refill waits for none, within limits (RefillHold). */
+  callsInFlight: () => number;
   /** Why no worker should be pre-started now (free memory below the floor), if so. */
   lowMemory: () => string | undefined;
 }
@@ -145,7 +157,7 @@ export class WorkerSupply {
       this.opening++;
       if (!this.queue.admitNext()) this.opening--;
     }
-    const wait = this.refillHold.waitAt(Date.now());
+    const wait = this.refillHold.waitAt(Date.now(), this.options.callsInFlight() > 0);
     if (wait > 0) {
       this.refillTimer ??= setTimeout(() => {
         this.refillTimer = undefined;

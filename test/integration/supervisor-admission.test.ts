@@ -152,6 +152,24 @@ describe('pre-started pool', () => {
     }
   });
 
+  test('after --prewarm-delay the refill still waits for a moment with no call in flight', async () => {
+    const server = await startFixtureServer({ maxSessions: 4, prewarm: 2, prewarmDelay: 300 });
+    const started = record(server, 'worker.started');
+    let client: TestClient | undefined;
+    try {
+      assert.ok(await waitUntil(() => started.filter((s) => s.ok).length === 2 && server.supervisor.poolSize === 2), 'two workers are pre-started');
+      client = await connectClient(server.url);
+      const slow = client.call('browser_evaluate', { function: 'sleep:2000' });
+      await waitUntil(() => false, 1200);
+      assert.equal(server.supervisor.poolSize, 1, 'no replacement starts while a call is in flight, though the delay is over');
+      assert.match(resultText(await slow), /browser_evaluate ok/);
+      assert.ok(await waitUntil(() => server.supervisor.poolSize === 2), 'the replacement starts once no call is in flight');
+    } finally {
+      await client?.close();
+      await server.close();
+    }
+  });
+
   test('repeated start failures stop the refill and are logged; a later success resets it', async () => {
     const failFile = join(mkdtempSync(join(tmpdir(), 'bf-fail-')), 'fail');
     writeFileSync(failFile, '');

@@ -37,3 +37,25 @@ describe('RefillHold (--prewarm-delay)', () => {
     assert.equal(hold.waitAt(10_000), 0);
   });
 });
+
+describe('RefillHold: calls in flight', () => {
+  test('after the delay, a refill waits while calls are in flight, looking again every 250 ms', () => {
+    const hold = new RefillHold(2000, 10_000);
+    hold.taken(10_000);
+    assert.equal(hold.waitAt(12_000, true), 250);
+    assert.equal(hold.waitAt(12_000, false), 0, 'no call in flight: at once');
+  });
+
+  test('calls in flight hold it at most busyMaxMs past the first hold, even as later takes come', () => {
+    const hold = new RefillHold(2000, 10_000);
+    hold.taken(10_000);
+    hold.taken(13_000);
+    assert.equal(hold.waitAt(15_000, true), 250);
+    assert.equal(hold.waitAt(21_900, true), 100);
+    assert.equal(hold.waitAt(22_000, true), 0, 'busy or not, the refill starts 12 s after the first take');
+  });
+
+  test('nothing taken yet: calls in flight do not hold the initial fill', () => {
+    assert.equal(new RefillHold(2000).waitAt(5000, true), 0);
+  });
+});
