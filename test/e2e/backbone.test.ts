@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { connectClient, refFor, resultText, type TestClient } from '../helpers/client.ts';
-import { startPageServer, type PageServer } from '../helpers/pages.ts';
+import type { PageServer } from '../helpers/pages.ts';
 import { isAlive, waitUntil } from '../helpers/processes.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { closeSession, openSession } from '../helpers/session.ts';
 
 const FORM_PAGE = `<!doctype html><title>Form</title>
 <label>Name <input id="name"></label>
@@ -16,16 +17,11 @@ describe('backbone: one session end to end', () => {
   let client: TestClient;
 
   before(async () => {
-    pages = await startPageServer();
-    pages.route('/form', FORM_PAGE);
-    server = await startTestServer({ timeoutAction: 3000 });
-    client = await connectClient(server.url);
+    ({ pages, server, client } = await openSession({ timeoutAction: 3000 }, (p) => p.route('/form', FORM_PAGE)));
   });
 
   after(async () => {
-    await client?.close();
-    await server?.close();
-    await pages?.close();
+    await closeSession({ client, server, pages });
   });
 
   test('navigate returns the page and an inline snapshot with refs', async () => {

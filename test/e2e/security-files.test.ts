@@ -3,9 +3,10 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, w
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { connectClient, resultText, type TestClient } from '../helpers/client.ts';
-import { startPageServer, type PageServer } from '../helpers/pages.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { resultText, type TestClient } from '../helpers/client.ts';
+import type { PageServer } from '../helpers/pages.ts';
+import type { TestServer } from '../helpers/server.ts';
+import { closeSession, openSession } from '../helpers/session.ts';
 
 describe('security: file paths stay in the session directory or the upload root', () => {
   let server: TestServer;
@@ -24,18 +25,15 @@ describe('security: file paths stay in the session directory or the upload root'
     mkdirSync(uploads);
     writeFileSync(join(uploads, 'allowed.txt'), 'allowed upload');
     writeFileSync(join(outside, 'private.txt'), 'not for the browser');
-    pages = await startPageServer();
-    pages.route('/upload', '<!doctype html><title>Upload</title><input type="file" id="file" aria-label="Pick a file">');
-    server = await startTestServer({ timeoutAction: 3000, uploadRoot: uploads });
-    client = await connectClient(server.url);
+    ({ pages, server, client } = await openSession({ timeoutAction: 3000, uploadRoot: uploads }, (p) => {
+      p.route('/upload', '<!doctype html><title>Upload</title><input type="file" id="file" aria-label="Pick a file">');
+    }));
     sessionDir = server.supervisor.get(client.sessionId)!.outputDir;
     await client.call('browser_navigate', { url: `${pages.url}/upload` });
   });
 
   after(async () => {
-    await client?.close();
-    await server?.close();
-    await pages?.close();
+    await closeSession({ client, server, pages });
     if (base) rmSync(base, { recursive: true, force: true });
   });
 

@@ -3,9 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { connectClient, resultText, type TestClient } from '../helpers/client.ts';
-import { startPageServer, type PageServer } from '../helpers/pages.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { resultText, type TestClient } from '../helpers/client.ts';
+import type { PageServer } from '../helpers/pages.ts';
+import type { TestServer } from '../helpers/server.ts';
+import { closeSession, openSession } from '../helpers/session.ts';
 
 const DIALOG_PAGE = `<!doctype html><title>Dialogs</title>
 <button onclick="alert('careful'); document.getElementById('out').textContent = 'after alert'">Alert</button>
@@ -31,17 +32,14 @@ describe('dialogs and file choosers are modal states', () => {
     uploadRoot = mkdtempSync(join(tmpdir(), 'bf-upload-'));
     writeFileSync(join(uploadRoot, 'note.txt'), 'hello file');
     writeFileSync(join(uploadRoot, 'second.txt'), 'second file');
-    pages = await startPageServer();
-    pages.route('/dialogs', DIALOG_PAGE);
-    pages.route('/files', FILES_PAGE);
-    server = await startTestServer({ timeoutAction: 3000, uploadRoot });
-    client = await connectClient(server.url);
+    ({ pages, server, client } = await openSession({ timeoutAction: 3000, uploadRoot }, (p) => {
+      p.route('/dialogs', DIALOG_PAGE);
+      p.route('/files', FILES_PAGE);
+    }));
   });
 
   after(async () => {
-    await client?.close();
-    await server?.close();
-    await pages?.close();
+    await closeSession({ client, server, pages });
     rmSync(uploadRoot, { recursive: true, force: true });
   });
 

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { connectClient, refFor, resultText, type TestClient } from '../helpers/client.ts';
-import { startPageServer, type PageServer } from '../helpers/pages.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { refFor, resultText, type TestClient } from '../helpers/client.ts';
+import type { PageServer } from '../helpers/pages.ts';
+import type { TestServer } from '../helpers/server.ts';
+import { closeSession, openSession } from '../helpers/session.ts';
 
 const LOG_SCRIPT = `<ul id="log"></ul><script>
 function log(text) { const li = document.createElement('li'); li.textContent = text; document.getElementById('log').append(li); }
@@ -46,21 +47,18 @@ describe('interaction tools change the page', () => {
   let client: TestClient;
 
   before(async () => {
-    pages = await startPageServer();
-    pages.route('/input', INPUT_PAGE);
-    pages.route('/form', FORM_PAGE);
-    pages.route('/next', '<!doctype html><title>Next</title><p>arrived</p>');
-    pages.route('/slow', (_req, res) => {
-      setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end('loaded'), 300);
-    });
-    server = await startTestServer({ timeoutAction: 3000 });
-    client = await connectClient(server.url);
+    ({ pages, server, client } = await openSession({ timeoutAction: 3000 }, (p) => {
+      p.route('/input', INPUT_PAGE);
+      p.route('/form', FORM_PAGE);
+      p.route('/next', '<!doctype html><title>Next</title><p>arrived</p>');
+      p.route('/slow', (_req, res) => {
+        setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end('loaded'), 300);
+      });
+    }));
   });
 
   after(async () => {
-    await client?.close();
-    await server?.close();
-    await pages?.close();
+    await closeSession({ client, server, pages });
   });
 
   test('click, double click, right click and a Shift click reach the page as such', async () => {

@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { connectClient, refFor, resultText, type TestClient } from '../helpers/client.ts';
-import { startPageServer, type PageServer } from '../helpers/pages.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { refFor, resultText, type TestClient } from '../helpers/client.ts';
+import type { PageServer } from '../helpers/pages.ts';
+import type { TestServer } from '../helpers/server.ts';
+import { closeSession, openSession } from '../helpers/session.ts';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const JPEG_SIGNATURE = Buffer.from([0xff, 0xd8, 0xff]);
@@ -36,21 +37,18 @@ describe('observation tools', () => {
   let client: TestClient;
 
   before(async () => {
-    pages = await startPageServer();
-    pages.route('/app', APP_PAGE);
-    pages.route('/api/items', '{"items":[1,2]}', 'application/json');
-    pages.route('/pixel.png', (_req, res) => {
-      res.writeHead(200, { 'content-type': 'image/png' }).end(Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64'));
-    });
-    server = await startTestServer({ timeoutAction: 3000 });
-    client = await connectClient(server.url);
+    ({ pages, server, client } = await openSession({ timeoutAction: 3000 }, (p) => {
+      p.route('/app', APP_PAGE);
+      p.route('/api/items', '{"items":[1,2]}', 'application/json');
+      p.route('/pixel.png', (_req, res) => {
+        res.writeHead(200, { 'content-type': 'image/png' }).end(Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64'));
+      });
+    }));
     await client.call('browser_navigate', { url: `${pages.url}/app` });
   });
 
   after(async () => {
-    await client?.close();
-    await server?.close();
-    await pages?.close();
+    await closeSession({ client, server, pages });
   });
 
   test('take_screenshot returns a real PNG, a JPEG on request, and an element shot', async () => {
@@ -186,16 +184,11 @@ describe('size budgets and the unsafe-code capability', () => {
   let client: TestClient;
 
   before(async () => {
-    pages = await startPageServer();
-    pages.route('/tall', TALL_PAGE);
-    server = await startTestServer({ timeoutAction: 3000, snapshotMaxChars: 500, imageMaxBytes: 60_000, caps: ['unsafe-code'] });
-    client = await connectClient(server.url);
+    ({ pages, server, client } = await openSession({ timeoutAction: 3000, snapshotMaxChars: 500, imageMaxBytes: 60_000, caps: ['unsafe-code'] }, (p) => p.route('/tall', TALL_PAGE)));
   });
 
   after(async () => {
-    await client?.close();
-    await server?.close();
-    await pages?.close();
+    await closeSession({ client, server, pages });
   });
 
   test('a snapshot over --snapshot-max-chars is cut with a marker saying how to get the rest', async () => {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { connectClient, resultText, type TestClient } from '../helpers/client.ts';
-import { startPageServer, type PageServer } from '../helpers/pages.ts';
+import { resultText, type TestClient } from '../helpers/client.ts';
+import type { PageServer } from '../helpers/pages.ts';
 import { isAlive, waitUntil } from '../helpers/processes.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import type { TestServer } from '../helpers/server.ts';
+import { closeSession, openSession } from '../helpers/session.ts';
 
 const page = (title: string, body = '') => `<!doctype html><title>${title}</title><h1>${title}</h1>${body}`;
 
@@ -14,18 +15,15 @@ describe('tabs, popups and the page limit', () => {
   const sessionPages = async () => (await server.supervisor.list())[0].pages;
 
   before(async () => {
-    pages = await startPageServer();
-    pages.route('/one', page('One', '<a href="/popup" target="_blank">Open popup</a>'));
-    pages.route('/two', page('Two'));
-    pages.route('/popup', page('Popup'));
-    server = await startTestServer({ timeoutAction: 3000, maxPages: 3 });
-    client = await connectClient(server.url);
+    ({ pages, server, client } = await openSession({ timeoutAction: 3000, maxPages: 3 }, (p) => {
+      p.route('/one', page('One', '<a href="/popup" target="_blank">Open popup</a>'));
+      p.route('/two', page('Two'));
+      p.route('/popup', page('Popup'));
+    }));
   });
 
   after(async () => {
-    await client?.close();
-    await server?.close();
-    await pages?.close();
+    await closeSession({ client, server, pages });
   });
 
   test('new opens and selects a tab, select switches back, close removes it', async () => {
