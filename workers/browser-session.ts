@@ -12,6 +12,7 @@ import { Egress } from './egress.ts';
 import { describeModalStates, ModalStates } from './modal-states.ts';
 import { NetworkRecorder } from './network-recorder.ts';
 import { PopupTracker } from './popup-tracker.ts';
+import { RendererRequests } from './renderer-requests.ts';
 import { confinePath } from './paths.ts';
 import { settle } from './settle.ts';
 import type { ProbedTab } from './stuck-page.ts';
@@ -34,8 +35,14 @@ interface PageRecords {
   console: ConsoleRecorder;
   network: NetworkRecorder;
   modals: ModalStates;
+  /** Requests the page's renderer starts, seen without waiting for the interception layer. */
+  requests: RendererRequests;
   /** The title when the page last answered; a page behind a dialog cannot. */
   title: string;
+}
+
+function newRecords(page: Page): PageRecords {
+  return { console: new ConsoleRecorder(page), network: new NetworkRecorder(page), modals: new ModalStates(page), requests: new RendererRequests(page), title: '' };
 }
 
 /**
@@ -177,7 +184,7 @@ export class BrowserSession {
       void page.close().catch(() => {});
       return;
     }
-    this.records.set(page, { console: new ConsoleRecorder(page), network: new NetworkRecorder(page), modals: new ModalStates(page), title: '' });
+    this.records.set(page, newRecords(page));
     this.tabList.push(page);
     page.on('close', () => {
       const index = this.tabList.indexOf(page);
@@ -190,7 +197,7 @@ export class BrowserSession {
   private recordsOf(page: Page): PageRecords {
     let records = this.records.get(page);
     if (!records) {
-      records = { console: new ConsoleRecorder(page), network: new NetworkRecorder(page), modals: new ModalStates(page), title: '' };
+      records = newRecords(page);
       this.records.set(page, records);
     }
     return records;
@@ -346,7 +353,7 @@ export class BrowserSession {
   /** Runs `action` on the selected tab and waits for what it started; see workers/settle.ts. */
   async settleAfter(action: () => Promise<unknown>, deadline = Date.now() + this.settings.timeoutAction, options?: SettleOptions): Promise<void> {
     const page = await this.currentPage();
-    await settle(page, this.recordsOf(page).modals, this.popups, action, deadline, options);
+    await settle(page, this.recordsOf(page), this.popups, action, deadline, options);
   }
 
   /** `work`, unless a modal state opens on `page` first (then undefined: a dialog would stall it). */

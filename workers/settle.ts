@@ -2,6 +2,7 @@ import type { Page, Request } from 'playwright-core';
 import type { SettleOptions } from '../src/tools/tool.ts';
 import type { ModalStates } from './modal-states.ts';
 import type { PopupTracker } from './popup-tracker.ts';
+import type { RendererRequests, RequestWatch } from './renderer-requests.ts';
 
 /** Most time spent waiting for what an action started (a navigation, requests), ms. */
 export const SETTLE_CAP_MS = 3000;
@@ -25,7 +26,8 @@ function isMainNavigation(page: Page, request: Request): boolean {
  * the page, no sleep. Returns as soon as a modal state opens: a dialog blocks the page, so
  * neither the action nor the page can finish until a tool handles it.
  */
-export async function settle(page: Page, modals: ModalStates, popups: PopupTracker | undefined, action: () => Promise<unknown>, deadline: number, options: SettleOptions = {}): Promise<void> {
+export async function settle(page: Page, watched: { modals: ModalStates; requests?: RendererRequests }, popups: PopupTracker | undefined, action: () => Promise<unknown>, deadline: number, options: SettleOptions = {}): Promise<void> {
+  const { modals } = watched;
   const pending = new Set<Request>();
   let navigation: Request | undefined;
   let navigationDone = false;
@@ -54,6 +56,8 @@ export async function settle(page: Page, modals: ModalStates, popups: PopupTrack
   page.on('domcontentloaded', onLoaded);
   page.on('close', changed);
   const stopPopups = popups?.onChange(changed);
+  const roundTrip = options.roundTrip !== false;
+  let renderer: RequestWatch | undefined;
   const modal = modals.next();
   let modalOpened = false;
   void modal.opened.then(() => {
@@ -71,6 +75,8 @@ export async function settle(page: Page, modals: ModalStates, popups: PopupTrack
     }
   };
   try {
+    // Without the round trip (navigations, followed to DOMContentLoaded) there is no barrier to keep.
+    if (roundTrip) renderer = await watched.requests?.watch(changed);
     const acting = action();
     // If a modal state wins, the action finishes (or fails) once a tool clears it.
     acting.catch(() => {});
@@ -78,17 +84,18 @@ export async function settle(page: Page, modals: ModalStates, popups: PopupTrack
     if (modalOpened) return;
     // Some events (a file chooser opening) arrive just after an input action returns; one round
     // trip to the page lets them in before the result is rendered.
-    if (options.roundTrip !== false) await raceModal(page.evaluate(() => 0).catch(() => {}), ROUND_TRIP_CAP_MS);
+    if (roundTrip) await raceModal(Promise.all([page.evaluate(() => 0).catch(() => {}), renderer?.barrier()]), ROUND_TRIP_CAP_MS);
     const end = Math.min(Date.now() + SETTLE_CAP_MS, deadline - RENDER_RESERVE_MS);
     while (!modalOpened && !page.isClosed() && Date.now() < end) {
       const waitingForNavigation = navigation !== undefined && !navigationDone;
-      if (!waitingForNavigation && pending.size === 0 && !popups?.pending) break;
+      if (!waitingForNavigation && pending.size === 0 && !renderer?.pending && !popups?.pending) break;
       await raceModal(new Promise<void>((resolve) => {
         wake = resolve;
       }), end - Date.now());
     }
   } finally {
     modal.dispose();
+    renderer?.stop();
     stopPopups?.();
     page.off('request', onRequest);
     page.off('requestfinished', onDone);
