@@ -57,6 +57,7 @@ export async function settle(page: Page, watched: { modals: ModalStates; request
   page.on('close', changed);
   const stopPopups = popups?.onChange(changed);
   const roundTrip = options.roundTrip !== false;
+  let watching: Promise<RequestWatch | undefined> | undefined;
   let renderer: RequestWatch | undefined;
   const modal = modals.next();
   let modalOpened = false;
@@ -75,15 +76,21 @@ export async function settle(page: Page, watched: { modals: ModalStates; request
     }
   };
   try {
-    // Without the round trip (navigations, followed to DOMContentLoaded) there is no barrier to keep.
-    if (roundTrip) renderer = await watched.requests?.watch(changed);
+    // Without the round trip (navigations, followed to DOMContentLoaded) there is no barrier to
+    // keep. Behind a dialog the renderer answers nothing until the action closes it: the watch
+    // then starts alongside the action and may miss what the page does first (Playwright's own
+    // events still see it, a little later).
+    watching = roundTrip ? watched.requests?.watch(changed) : undefined;
+    if (!options.closesDialog) renderer = await watching;
     const acting = action();
     // If a modal state wins, the action finishes (or fails) once a tool clears it.
     acting.catch(() => {});
     await raceModal(acting);
     if (modalOpened) return;
+    renderer ??= await watching;
     // Some events (a file chooser opening) arrive just after an input action returns; one round
-    // trip to the page lets them in before the result is rendered.
+    // trip to the page lets them in before the result is rendered. The one on the watch's own
+    // session makes every request the action started known (see renderer-requests.ts).
     if (roundTrip) await raceModal(Promise.all([page.evaluate(() => 0).catch(() => {}), renderer?.barrier()]), ROUND_TRIP_CAP_MS);
     const end = Math.min(Date.now() + SETTLE_CAP_MS, deadline - RENDER_RESERVE_MS);
     while (!modalOpened && !page.isClosed() && Date.now() < end) {
@@ -95,7 +102,8 @@ export async function settle(page: Page, watched: { modals: ModalStates; request
     }
   } finally {
     modal.dispose();
-    renderer?.stop();
+    // Also a watch that came too late to be used (a dialog opened first).
+    void watching?.then((watch) => watch?.stop());
     stopPopups?.();
     page.off('request', onRequest);
     page.off('requestfinished', onDone);

@@ -16,7 +16,7 @@ const handleDialog = defineTool({
     if (state?.type !== 'dialog') throw new Error('No dialog visible');
     ctx.clearModalState(state);
     // Accepting can start a navigation (confirm before submit) or open the next dialog.
-    await ctx.settleAfter(() => accept ? state.dialog.accept(promptText) : state.dialog.dismiss());
+    await ctx.settleAfter(() => accept ? state.dialog.accept(promptText) : state.dialog.dismiss(), { closesDialog: true });
     response.addResult(`${accept ? 'Accepted' : 'Dismissed'} the ${state.description}.`);
     response.setIncludeSnapshot();
   },

@@ -42,6 +42,11 @@ export interface SettleOptions {
    * for its load state turns it off (about 10 ms of a first page).
    */
   roundTrip?: boolean;
+  /**
+   * The action closes a dialog that blocks the page. The renderer answers nothing until it does,
+   * so watching for the requests the action starts begins alongside it instead of before it.
+   */
+  closesDialog?: boolean;
 }
 
 /** What a tool handler can reach in the worker. Implemented by workers/tool-runner.ts. */

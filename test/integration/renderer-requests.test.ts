@@ -3,7 +3,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { findBrowser } from '../../src/browser/find-browser.ts';
 import { ModalStates } from '../../workers/modal-states.ts';
-import { RendererRequests } from '../../workers/renderer-requests.ts';
+import { RendererRequests, type RequestWatch } from '../../workers/renderer-requests.ts';
 import { settle } from '../../workers/settle.ts';
 import { startPageServer, type PageServer } from '../helpers/pages.ts';
 
@@ -15,7 +15,27 @@ const PAGE = `<!doctype html><title>Requests</title>
 <button id="hold" onclick="fetch('/hold')">Hold</button>
 <button id="broken" onclick="fetch('/broken').catch(() => { document.getElementById('status').textContent = 'failed'; })">Broken</button>
 <button id="still">Nothing</button>
+<button id="alert" onclick="alert('stop')">Alert</button>
 <p id="status">idle</p>`;
+
+/** Requests whose watch is held back until `release`, recording when the action ran against it. */
+class HeldRequests extends RendererRequests {
+  readonly order: string[] = [];
+  private held: Array<() => void> = [];
+
+  override watch(onChange: () => void): Promise<RequestWatch | undefined> {
+    return new Promise((resolve) => {
+      this.held.push(() => {
+        this.order.push('watching');
+        resolve(super.watch(onChange));
+      });
+    });
+  }
+
+  release(): void {
+    for (const resume of this.held.splice(0)) resume();
+  }
+}
 
 /** Resolves when `check` holds, polling every 10 ms, or fails after `ms`. */
 async function until(check: () => boolean, ms = 5000): Promise<void> {
@@ -141,5 +161,29 @@ describe('renderer requests: what an action started, seen from the renderer', ()
     const started = Date.now();
     await settle(page, { modals, requests: new RendererRequests(page) }, undefined, () => page.click('#still'), Date.now() + 5000);
     assert.ok(Date.now() - started < 2000, `settle took ${Date.now() - started} ms`);
+  });
+
+  test('the action waits for the watch, except one that closes a dialog the renderer is stuck behind', async () => {
+    const modals = new ModalStates(page);
+    const plain = new HeldRequests(page);
+    const clicked = settle(page, { modals, requests: plain }, undefined, async () => {
+      plain.order.push('action');
+    }, Date.now() + 5000);
+    setTimeout(() => plain.release(), 100);
+    await clicked;
+    assert.deepEqual(plain.order, ['watching', 'action'], 'an input action starts once requests are watched');
+
+    const dialogShown = new Promise<import('playwright-core').Dialog>((resolve) => page.once('dialog', resolve));
+    // The click cannot finish while the alert is up; settle returns when the modal state opens.
+    await settle(page, { modals, requests: new RendererRequests(page) }, undefined, () => page.click('#alert'), Date.now() + 5000);
+    const dialog = await dialogShown;
+    const closing = new HeldRequests(page);
+    const closed = settle(page, { modals, requests: closing }, undefined, async () => {
+      closing.order.push('action');
+      await dialog.accept();
+    }, Date.now() + 5000, { closesDialog: true });
+    setTimeout(() => closing.release(), 100);
+    await closed;
+    assert.deepEqual(closing.order, ['action', 'watching'], 'closing the dialog does not wait for a watch the renderer cannot start');
   });
 });
