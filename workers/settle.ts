@@ -22,9 +22,11 @@ function isMainNavigation(page: Page, request: Request): boolean {
 /**
  * Runs `action` on `page` and waits only for what it started: a main-frame navigation until the
  * new document's DOMContentLoaded, the requests issued meanwhile until they finish, and popups
- * until they are pages, all within SETTLE_CAP_MS and before `deadline`. A click on a static page pays one round trip to
- * the page, no sleep. Returns as soon as a modal state opens: a dialog blocks the page, so
- * neither the action nor the page can finish until a tool handles it.
+ * until they are pages, all within SETTLE_CAP_MS and before `deadline`. Requests are counted both
+ * from Playwright's events and as the renderer starts them (`watched.requests`, see
+ * renderer-requests.ts). A click on a static page pays for turning that watch on and one round
+ * trip to the page, no sleep. Returns as soon as a modal state opens: a dialog blocks the page,
+ * so neither the action nor the page can finish until a tool handles it.
  */
 export async function settle(page: Page, watched: { modals: ModalStates; requests?: RendererRequests }, popups: PopupTracker | undefined, action: () => Promise<unknown>, deadline: number, options: SettleOptions = {}): Promise<void> {
   const { modals } = watched;
