@@ -6,6 +6,7 @@ import { ModalStates } from '../../workers/modal-states.ts';
 import { RendererRequests, type RequestWatch } from '../../workers/renderer-requests.ts';
 import { settle } from '../../workers/settle.ts';
 import { startPageServer, type PageServer } from '../helpers/pages.ts';
+import { waitUntil } from '../helpers/processes.ts';
 
 /** How long /slow takes to answer, ms. */
 const SLOW_MS = 150;
@@ -34,15 +35,6 @@ class HeldRequests extends RendererRequests {
 
   release(): void {
     for (const resume of this.held.splice(0)) resume();
-  }
-}
-
-/** Resolves when `check` holds, polling every 10 ms, or fails after `ms`. */
-async function until(check: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
 
@@ -91,7 +83,7 @@ describe('renderer requests: what an action started, seen from the renderer', ()
       await watch.barrier();
       assert.equal(watch.pending, 1, 'the fetch is known right after the round trip');
       assert.equal(changes, 1);
-      await until(() => watch.pending === 0);
+      assert.ok(await waitUntil(() => watch.pending === 0, 5000), 'the fetch ended');
       assert.equal(changes, 2, 'a change when the fetch started and one when it ended');
     } finally {
       watch.stop();
@@ -104,7 +96,7 @@ describe('renderer requests: what an action started, seen from the renderer', ()
     assert.ok(watch);
     try {
       await page.click('#broken');
-      await until(() => changes === 2);
+      assert.ok(await waitUntil(() => changes === 2, 5000), 'a change when the request started and one when it failed');
       assert.equal(watch.pending, 0);
       await page.waitForFunction(() => document.getElementById('status')!.textContent === 'failed', undefined, { timeout: 5000 });
     } finally {
