@@ -1,15 +1,32 @@
 import { readFileSync } from 'node:fs';
-import { cpus, freemem, tmpdir, totalmem } from 'node:os';
+import { freemem, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 
-/** Memory a session costs, used to size the default session cap. */
-const BYTES_PER_SESSION = 300 * 1024 * 1024;
+/** Memory a browser costs (its worker, Chromium and one context with a page or two), for the defaults. */
+export const BYTES_PER_BROWSER = 250 * 1024 * 1024;
 
-/** Default cap: what memory allows at ~300 MB a session, capped at 4 × cores, at least 2. */
-export function defaultMaxSessions(totalBytes = totalmem(), cores = cpus().length): number {
-  return Math.max(2, Math.min(4 * cores, Math.floor(totalBytes / BYTES_PER_SESSION)));
+/** Memory kept for the system and the front before browsers are counted: a tenth, at least 1 GiB. */
+function systemReserve(totalBytes: number): number {
+  return Math.max(1024 ** 3, totalBytes / 10);
+}
+
+/**
+ * Default browser cap: what memory allows at ~250 MB a browser above the system's reserve, at
+ * least 2. Not capped by cores: an idle browser costs no CPU, and cold starts are paced anyway.
+ */
+export function defaultMaxBrowsers(totalBytes = totalmem()): number {
+  return Math.max(2, Math.floor((totalBytes - systemReserve(totalBytes)) / BYTES_PER_BROWSER));
+}
+
+/**
+ * Default warm pool floor: one browser for every 3 GiB of memory, 1 to 8. Warm browsers cost
+ * memory only (about 175 MB each, no CPU while idle), and a burst of sessions finds them ready
+ * instead of waiting for browser launches, which take most of a core each.
+ */
+export function defaultPrewarm(totalBytes = totalmem()): number {
+  return Math.max(1, Math.min(8, Math.floor(totalBytes / (3 * 1024 ** 3))));
 }
 
 type Kind = 'string' | 'int' | 'boolean' | 'list';
@@ -42,14 +59,21 @@ const SPECS = {
   timeoutNavigation: { flag: 'timeout-navigation', kind: 'int', description: 'deadline of a navigation, ms' },
   snapshotMaxChars: { flag: 'snapshot-max-chars', kind: 'int', description: 'largest inline snapshot, characters' },
   imageMaxBytes: { flag: 'image-max-bytes', kind: 'int', description: 'largest inline screenshot, bytes' },
-  maxSessions: { flag: 'max-sessions', kind: 'int', description: 'most concurrent sessions', defaultText: 'memory / 300 MB, at most 4 x cores, at least 2' },
-  queueSize: { flag: 'queue-size', kind: 'int', description: 'new sessions that may wait for a slot' },
-  queueTimeout: { flag: 'queue-timeout', kind: 'int', description: 'how long a new session waits for a slot, ms' },
-  minFreeMemoryMb: { flag: 'min-free-memory-mb', kind: 'int', description: 'refuse new sessions below this much free memory, MB' },
+  maxBrowsers: { flag: 'max-browsers', kind: 'int', description: 'most browsers at once (in use, warm or closing)', defaultText: '(memory - a tenth, at least 1 GiB) / 250 MB' },
+  maxSessions: { flag: 'max-sessions', kind: 'int', description: 'most MCP sessions at once; a session holds a browser only once a call needs one' },
+  queueSize: { flag: 'queue-size', kind: 'int', description: 'first calls that may wait for a browser when every one is in use' },
+  queueTimeout: { flag: 'queue-timeout', kind: 'int', description: 'how long a first call waits for a browser before it fails with BROWSER_LIMIT, ms' },
+  minFreeMemoryMb: { flag: 'min-free-memory-mb', kind: 'int', description: 'start no browser below this much free memory, MB' },
+  recycle: { flag: 'recycle', kind: 'string', description: 'same-token: a finished session\'s browser is reset (new context) and reused for the next session of the same token; never: closed' },
+  recycleMaxUses: { flag: 'recycle-max-uses', kind: 'int', description: 'sessions one worker process serves before it is retired' },
+  recycleMaxMemoryMb: { flag: 'recycle-max-memory-mb', kind: 'int', description: 'a worker whose worker and browser PSS passed this is retired, not recycled, MB' },
+  reclaimIdleAfter: { flag: 'reclaim-idle-after', kind: 'int', description: 'at the browser cap, a waiting call may take over a browser idle this long; its session keeps going with a fresh browser, ms (0: never)' },
   maxPages: { flag: 'max-pages', kind: 'int', description: 'most tabs per session' },
   idleTimeout: { flag: 'idle-timeout', kind: 'int', description: 'close a session idle this long, ms (0: never)' },
   sessionLifetime: { flag: 'session-lifetime', kind: 'int', description: 'close a session this long after it started, ms (0: never)' },
-  prewarm: { flag: 'prewarm', kind: 'int', description: 'workers kept started with a browser, waiting for sessions' },
+  prewarm: { flag: 'prewarm', kind: 'int', description: 'warm pool floor: browsers kept started, waiting for sessions', defaultText: 'memory / 3 GiB, 1 to 8' },
+  prewarmMax: { flag: 'prewarm-max', kind: 'int', description: 'warm pool ceiling: the pool grows toward the recent peak of sessions starting together, up to this', defaultText: '16, at least --prewarm' },
+  prewarmShrinkAfter: { flag: 'prewarm-shrink-after', kind: 'int', description: 'the warm pool shrinks back to --prewarm after this long without a burst as large, ms' },
   prewarmDelay: { flag: 'prewarm-delay', kind: 'int', description: 'after sessions take pre-started workers, wait this long before starting replacements, so a burst of sessions does not share the CPU with browser launches, ms' },
   heartbeatInterval: { flag: 'heartbeat-interval', kind: 'int', description: 'how often workers are pinged, ms' },
   heartbeatTimeout: { flag: 'heartbeat-timeout', kind: 'int', description: 'a worker silent this long is killed and replaced, ms' },
@@ -90,14 +114,21 @@ export const configSchema = z.object({
   timeoutNavigation: positiveInt.default(60000),
   snapshotMaxChars: positiveInt.default(40000),
   imageMaxBytes: positiveInt.default(4 * 1024 * 1024),
-  maxSessions: positiveInt.default(() => defaultMaxSessions()),
-  queueSize: z.number().int().min(0).default(16),
+  maxBrowsers: positiveInt.default(() => defaultMaxBrowsers()),
+  maxSessions: positiveInt.default(1000),
+  queueSize: z.number().int().min(0).default(64),
   queueTimeout: ms.default(30000),
   minFreeMemoryMb: z.number().int().min(0).default(512),
+  recycle: z.enum(['same-token', 'never']).default('same-token'),
+  recycleMaxUses: positiveInt.default(50),
+  recycleMaxMemoryMb: positiveInt.default(1024),
+  reclaimIdleAfter: ms.default(60000),
   maxPages: positiveInt.default(5),
   idleTimeout: ms.default(30 * 60 * 1000),
   sessionLifetime: ms.default(0),
-  prewarm: z.number().int().min(0).default(1),
+  prewarm: z.number().int().min(0).default(() => defaultPrewarm()),
+  prewarmMax: z.number().int().min(0).optional(),
+  prewarmShrinkAfter: ms.default(120000),
   prewarmDelay: ms.default(2000),
   heartbeatInterval: positiveInt.default(5000),
   heartbeatTimeout: positiveInt.default(15000),
@@ -117,7 +148,13 @@ export const configSchema = z.object({
 }).strict();
 
 /** The parsed, frozen configuration passed down from the CLI entry; nothing else reads process.env. */
-export type Config = Readonly<z.output<typeof configSchema>>;
+export type Config = Readonly<Omit<z.output<typeof configSchema>, 'prewarmMax'> & {
+  /** Resolved: at least --prewarm, at most --max-browsers. */
+  prewarmMax: number;
+}>;
+
+/** The warm pool's ceiling when none is given. */
+const DEFAULT_PREWARM_MAX = 16;
 /** What callers (tests, the CLI) may set; everything else takes its default. */
 export type ConfigInput = z.input<typeof configSchema>;
 
@@ -161,7 +198,7 @@ function defaultHelp(key: Key): string {
   const field = configSchema.shape[key] as z.ZodType;
   const parsed = field.safeParse(undefined);
   const value = parsed.success ? parsed.data : undefined;
-  if (spec.defaultText) return key === 'maxSessions' ? `${spec.defaultText}; ${String(value)} here` : spec.defaultText;
+  if (spec.defaultText) return key === 'maxBrowsers' || key === 'prewarm' ? `${spec.defaultText}; ${String(value)} here` : spec.defaultText;
   if (value === undefined || (Array.isArray(value) && value.length === 0)) return 'none';
   return Array.isArray(value) ? value.join(',') : String(value);
 }
@@ -262,7 +299,12 @@ export function parseConfig(input: Record<string, unknown>, sources: Partial<Rec
     const from = sources[key] ? ` (from ${sources[key]})` : '';
     throw new ConfigError(`${name}${from}: ${issue.message}`);
   }
-  return Object.freeze(result.data);
+  const { maxBrowsers, prewarm, prewarmMax } = result.data;
+  return Object.freeze({
+    ...result.data,
+    prewarm: Math.min(prewarm, maxBrowsers),
+    prewarmMax: Math.min(maxBrowsers, Math.max(prewarm, prewarmMax ?? DEFAULT_PREWARM_MAX)),
+  });
 }
 
 /** Free memory in bytes; a function so the supervisor can be given another in tests. */

@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   PAYLOAD_TOO_LARGE: { status: 413, rpc: -32600 },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, rpc: -32600 },
   SESSION_LIMIT: { status: 503, rpc: -32002 },
+  BROWSER_LIMIT: { status: 503, rpc: -32002 },
   LOW_MEMORY: { status: 503, rpc: -32002 },
   SHUTTING_DOWN: { status: 503, rpc: -32002 },
   WORKER_START_FAILED: { status: 503, rpc: -32603 },

@@ -18,7 +18,7 @@ export interface RunningServer {
   port: number;
   supervisor: Supervisor;
   routes: SessionRoutes;
-  /** Stops admitting, ends every session (browsers included) and closes the listener. */
+  /** Stops admitting, ends every session and browser and closes the listener. */
   close(): Promise<void>;
 }
 
@@ -48,7 +48,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
-  log.info({ url, browser: browser.path, maxSessions: config.maxSessions }, 'browser-fleet listening');
+  log.info({ url, browser: browser.path, maxBrowsers: config.maxBrowsers, maxSessions: config.maxSessions, prewarm: config.prewarm }, 'browser-fleet listening');
   supervisor.start();
   const notifier = options.systemd ? new SystemdNotifier(options.systemd, log) : undefined;
   await notifier?.ready(`listening on ${url}`);

@@ -94,7 +94,12 @@ export class BrowserSession {
   /** Popups the browser is opening, so settling can wait for them. */
   private popups?: PopupTracker;
 
-  constructor(readonly settings: WorkerSettings) {}
+  /** The browser options the worker started with; a reset goes back to them. */
+  private readonly startupBrowser: BrowserOptions;
+
+  constructor(readonly settings: WorkerSettings) {
+    this.startupBrowser = structuredClone(settings.browser);
+  }
 
   get browserOptions(): BrowserOptions {
     return this.settings.browser;
@@ -145,19 +150,51 @@ export class BrowserSession {
       this.browserPid = undefined;
       if (!expected) this.onDisconnected?.('the browser process exited unexpectedly');
     });
-    this.context = await browser.newContext({
+    this.popups = await PopupTracker.start(browser);
+    await this.openContext(browser, egress);
+  }
+
+  /** One fresh BrowserContext (off the record: nothing of it reaches the disk) with one page. */
+  private async openContext(browser: Browser, egress: Egress): Promise<void> {
+    const options = this.settings.browser;
+    const context = await browser.newContext({
       viewport: options.viewport,
       userAgent: options.userAgent,
       ignoreHTTPSErrors: options.ignoreHttpsErrors,
       acceptDownloads: true,
       ...egress.contextOptions(),
     });
-    await egress.install(this.context);
-    this.context.setDefaultTimeout(this.settings.timeoutAction);
-    this.context.setDefaultNavigationTimeout(this.settings.timeoutNavigation);
-    this.popups = await PopupTracker.start(browser);
-    this.context.on('page', (page) => this.onPage(page));
-    this.current = await this.context.newPage();
+    this.context = context;
+    await egress.install(context);
+    context.setDefaultTimeout(this.settings.timeoutAction);
+    context.setDefaultNavigationTimeout(this.settings.timeoutNavigation);
+    context.on('page', (page) => this.onPage(page));
+    this.current = await context.newPage();
+  }
+
+  /**
+   * Makes this worker fit for another lease: closes the context, which takes every tab, cookie,
+   * storage area, cache, service worker, permission and download with it, and opens a fresh one
+   * writing to `outputDir`. A browser that a lease relaunched with other options (browser_open)
+   * or closed is launched again with the start-up options. What stays is the browser process,
+   * its profile directory and the DNS cache (docs/operations.md, Recycling).
+   */
+  async reset(outputDir: string): Promise<void> {
+    this.settings.outputDir = outputDir;
+    this.blockedPopups = [];
+    const sameOptions = JSON.stringify(this.settings.browser) === JSON.stringify(this.startupBrowser);
+    if (!this.isOpen || !sameOptions || !this.egress) {
+      await this.close();
+      this.settings.browser = structuredClone(this.startupBrowser);
+      await this.launch();
+      return;
+    }
+    const context = this.context;
+    this.context = undefined;
+    this.current = undefined;
+    this.tabList = [];
+    await context?.close();
+    await this.openContext(this.browser!, this.egress);
   }
 
   /** Closes the browser; safe to call twice. */

@@ -1,4 +1,4 @@
-// The session worker: one OS process per MCP session, owning one browser. It speaks only the IPC
+// The worker: one OS process per browser lease, owning one browser, recycled from lease to lease. It speaks only the IPC
 // protocol of src/ipc/protocol.ts, never HTTP or MCP, and exits when its IPC channel closes.
 import { mkdirSync, rmSync } from 'node:fs';
 import { FleetError, toFleetError } from '../src/errors.ts';
@@ -99,11 +99,17 @@ async function run(message: RequestMessage, signal: AbortSignal): Promise<unknow
     case 'tool.call': return runTool(session!, message.params as Methods['tool.call']['params'], signal, message.deadline);
     case 'status': return session!.status();
     case 'ping': return { at: Date.now() };
-    case 'session.bind': {
-      const params = message.params as Methods['session.bind']['params'];
-      mkdirSync(params.outputDir, { recursive: true, mode: 0o700 });
-      session!.settings.outputDir = params.outputDir;
-      return { outputDir: params.outputDir };
+    case 'lease.bind': {
+      const { outputDir } = message.params as Methods['lease.bind']['params'];
+      mkdirSync(outputDir, { recursive: true, mode: 0o700 });
+      session!.settings.outputDir = outputDir;
+      return { outputDir };
+    }
+    case 'lease.reset': {
+      const { outputDir } = message.params as Methods['lease.reset']['params'];
+      mkdirSync(outputDir, { recursive: true, mode: 0o700 });
+      await session!.reset(outputDir);
+      return { outputDir };
     }
     case 'shutdown':
       setImmediate(() => void exitSoon(0));

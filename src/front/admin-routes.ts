@@ -11,8 +11,9 @@ function scopeOf(c: Context<AppEnv>): string | undefined {
 }
 
 /**
- * Admin routes: `GET /sessions` lists sessions with their worker and browser PIDs, activity,
- * pages and memory; `DELETE /sessions/:id` ends one (its client then gets 404). A token sees and
+ * Admin routes: `GET /sessions` lists sessions with their browser (worker and browser PIDs,
+ * uses, pages, memory) or null before their first browser call; `DELETE /sessions/:id` ends
+ * one (its client then gets 404). A token sees and
  * ends only the sessions it created, as on /mcp; an --admin-token reaches every session.
  */
 export function installAdminRoutes(app: Hono<AppEnv>, deps: AppDeps): void {
@@ -29,7 +30,7 @@ export function installAdminRoutes(app: Hono<AppEnv>, deps: AppDeps): void {
       const error = new FleetError('SESSION_NOT_FOUND', `session ${id} not found`);
       return c.json(error.toJsonRpc(), 404);
     }
-    await deps.supervisor.end(id, 'admin');
+    await deps.supervisor.endSession(id, 'admin');
     return c.json({ ended: id });
   });
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { isInitializeRequest, type InitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { Hono, type Context } from 'hono';
 import type { Config } from '../config.ts';
 import { FleetError, toFleetError } from '../errors.ts';
@@ -37,20 +37,20 @@ export function refusal(c: Context, error: FleetError, id: string | number | nul
   return c.json(error.toJsonRpc(id), error.status as 400, headers);
 }
 
-/** The live MCP sessions of the front, by session id. */
+/** The MCP transports of the front's sessions, by session id; the session table itself is the supervisor's. */
 export class SessionRoutes {
-  private readonly sessions = new Map<string, McpSession & { owner?: string }>();
+  private readonly sessions = new Map<string, McpSession>();
 
   constructor(private readonly deps: AppDeps) {
-    deps.supervisor.onSessionEnded = (id) => this.drop(id);
+    deps.supervisor.on('session.ended', ({ id }) => this.drop(id));
   }
 
   get size(): number {
     return this.sessions.size;
   }
 
-  /** Removes the session and closes its transport; later requests with its id get 404. */
-  drop(id: string): void {
+  /** Removes the session's transport and closes it; later requests with its id get 404. */
+  private drop(id: string): void {
     const session = this.sessions.get(id);
     if (!session) return;
     this.sessions.delete(id);
@@ -63,9 +63,10 @@ export class SessionRoutes {
     const sessionId = c.req.header('mcp-session-id');
     if (sessionId) {
       const session = this.sessions.get(sessionId);
+      const record = this.deps.supervisor.get(sessionId);
       // A session is usable only with the token that created it; to anyone else it does not exist.
       // An ended session keeps its transport until its calls in flight have answered; new requests get 404 at once.
-      if (!session || session.owner !== owner || !this.deps.supervisor.get(sessionId)) {
+      if (!session || !record || record.owner !== owner) {
         return refusal(c, new FleetError('SESSION_NOT_FOUND', 'Session not found'));
       }
       return session.transport.handleRequest(c.req.raw);
@@ -79,7 +80,7 @@ export class SessionRoutes {
       return refusal(c, new FleetError('PARSE_ERROR', 'Parse error: the body is not valid JSON'));
     }
     if (!isInitializeRequest(body)) return refusal(c, new FleetError('BAD_REQUEST', 'Bad Request: Mcp-Session-Id header is required'));
-    // The transport would refuse these too, but only after a worker had been started for nobody.
+    // The transport would refuse these too, but only after a session had been opened for nobody.
     const accept = c.req.header('accept') ?? '';
     if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
       return refusal(c, new FleetError('NOT_ACCEPTABLE', 'Not Acceptable: Client must accept both application/json and text/event-stream'));
@@ -90,40 +91,24 @@ export class SessionRoutes {
     return this.initialize(c, body, owner);
   }
 
-  private async initialize(c: Context, body: unknown, owner: string | undefined): Promise<Response> {
+  private async initialize(c: Context, body: InitializeRequest, owner: string | undefined): Promise<Response> {
     const { supervisor, config, log } = this.deps;
     const id = randomUUID();
     const requestId = (body as { id?: string | number }).id ?? null;
     try {
-      await supervisor.open(id, owner);
+      supervisor.openSession(id, owner, String(body.params.clientInfo?.name ?? '').slice(0, 200) || undefined);
     } catch (error) {
-      const fleetError = toFleetError(error, 'WORKER_START_FAILED');
+      const fleetError = toFleetError(error);
       log.warn({ sessionId: id, code: fleetError.code, err: fleetError.message }, 'session refused');
       return refusal(c, fleetError, requestId);
     }
-    const session = createMcpSession({
-      sessionId: id,
-      config,
-      supervisor,
-      onClosed: (closedId) => {
-        this.sessions.delete(closedId);
-        void supervisor.end(closedId, 'deleted');
-      },
-      onDeleted: (closedId) => {
-        this.sessions.delete(closedId);
-        return supervisor.end(closedId, 'deleted');
-      },
-    });
+    const session = createMcpSession({ sessionId: id, config, supervisor });
     await session.server.connect(session.transport);
-    this.sessions.set(id, { ...session, owner });
-    // A client that gave up while queued, or an initialize the transport refused, would leave a
-    // worker and its browser holding a slot that nobody can reach until the idle reaper runs.
+    this.sessions.set(id, session);
     const response = c.req.raw.signal.aborted ? undefined : await session.transport.handleRequest(c.req.raw, { parsedBody: body });
     if (!response || response.status >= 400 || !session.transport.sessionId) {
       log.warn({ sessionId: id, status: response?.status ?? 'client gone' }, 'initialize did not complete; session ended');
-      this.sessions.delete(id);
-      await supervisor.end(id, 'start-failed');
-      void session.transport.close();
+      await supervisor.endSession(id, 'start-failed');
     }
     return response ?? new Response(null, { status: 499 });
   }

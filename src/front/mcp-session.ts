@@ -70,7 +70,8 @@ function sharedValidator(): AjvJsonSchemaValidator {
 
 /**
  * Builds the MCP server of one session. It lists tools and validates arguments with the tools'
- * own zod schemas, then forwards each call to the session's worker. We use the SDK's low-level
+ * own zod schemas, then hands each call to the supervisor, which runs it in the session's browser
+ * (getting one at the first call that needs it). We use the SDK's low-level
  * Server rather than McpServer.registerTool because the advertised schema (`target` required)
  * and the accepted input (`ref` as an alias) differ, which registerTool cannot express.
  */
@@ -78,10 +79,6 @@ export function createMcpSession(options: {
   sessionId: string;
   config: Config;
   supervisor: Supervisor;
-  /** The transport closed (DELETE, shutdown, or the supervisor ended the session). */
-  onClosed: (sessionId: string) => void;
-  /** DELETE from the client; awaited before the 200, so the worker is gone when the client hears back. */
-  onDeleted: (sessionId: string) => Promise<void>;
 }): McpSession {
   const { sessionId, config, supervisor } = options;
   const tools = enabledTools(config.caps);
@@ -96,8 +93,9 @@ export function createMcpSession(options: {
     const parsed = tool.input.safeParse(normalizeLegacyArgs(request.params.arguments ?? {}));
     if (!parsed.success) return errorResult(describeInvalid(tool.name, parsed.error));
     const timeoutMs = toolTimeoutMs(tool, parsed.data, config) + 2000;
+    const call = { name: tool.name, args: request.params.arguments ?? {}, releasesBrowser: tool.releasesBrowser, taints: tool.taints };
     try {
-      return await supervisor.callTool(sessionId, tool.name, request.params.arguments ?? {}, { timeoutMs, signal: extra.signal });
+      return await supervisor.callTool(sessionId, call, { timeoutMs, signal: extra.signal });
     } catch (error) {
       const fleetError = toFleetError(error);
       return errorResult(`${fleetError.message} [${fleetError.code}]`);
@@ -107,8 +105,8 @@ export function createMcpSession(options: {
   const transport = new WebStandardStreamableHTTPServerTransport({
     sessionIdGenerator: () => sessionId,
     maxRequestBodySize: config.bodyLimit,
-    onsessionclosed: options.onDeleted,
+    // DELETE from the client: answered once the browser was released, so it is back in the pool (or gone) when the client hears back.
+    onsessionclosed: (id) => supervisor.endSession(id, 'deleted'),
   });
-  transport.onclose = () => options.onClosed(sessionId);
   return { server, transport };
 }

@@ -6,8 +6,8 @@ const READY_RETRY_AFTER = 5;
 
 /**
  * Operations routes. `/healthz`: the process is alive and serving HTTP. `/readyz`: a new session
- * would be admitted now (503 with the supervisor's code and reason when full, short of memory or
- * shutting down). `/metrics`: Prometheus text format.
+ * would be admitted now, with the session and browser counts (503 with the supervisor's code and
+ * reason when really full, short of memory or shutting down). `/metrics`: Prometheus text format.
  */
 export function installOpsRoutes(app: Hono<AppEnv>, deps: AppDeps): void {
   app.get('/healthz', function healthz(c) {
@@ -16,8 +16,8 @@ export function installOpsRoutes(app: Hono<AppEnv>, deps: AppDeps): void {
 
   app.get('/readyz', function readyz(c) {
     const readiness = deps.supervisor.readiness();
-    if (readiness.ready) return c.json({ ready: true });
-    return c.json({ ready: false, code: readiness.code, reason: readiness.reason }, 503, { 'Retry-After': String(READY_RETRY_AFTER) });
+    if (readiness.ready) return c.json(readiness);
+    return c.json(readiness, 503, { 'Retry-After': String(READY_RETRY_AFTER) });
   });
 
   app.get('/metrics', async function metrics(c) {

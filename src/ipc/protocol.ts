@@ -1,7 +1,7 @@
 import type { WireError } from '../errors.ts';
 
 /** Bumped on any incompatible change; the worker reports it in READY and the front refuses a mismatch. */
-export const IPC_VERSION = 1;
+export const IPC_VERSION = 2;
 
 /** Browser settings a worker launches with; also what `browser_open` may change. */
 export interface BrowserOptions {
@@ -60,8 +60,14 @@ export interface Methods {
   'tool.call': { params: { name: string; args: Record<string, unknown> }; result: ToolResult };
   status: { params: Record<string, never>; result: WorkerStatus };
   ping: { params: Record<string, never>; result: { at: number } };
-  /** A pre-started worker joins a session: files go to `outputDir` from now on. */
-  'session.bind': { params: { sessionId: string; outputDir: string }; result: { outputDir: string } };
+  /** A pooled worker joins a lease: files go to `outputDir` from now on. */
+  'lease.bind': { params: { outputDir: string }; result: { outputDir: string } };
+  /**
+   * A lease ended and the worker is to serve another: close the context (every tab, cookie,
+   * storage, cache, service worker, permission, download), open a fresh one with the start-up
+   * browser options, and write to `outputDir` from now on.
+   */
+  'lease.reset': { params: { outputDir: string }; result: { outputDir: string } };
   shutdown: { params: Record<string, never>; result: { closed: true } };
 }
 

@@ -59,6 +59,8 @@ export class WorkerHandle extends EventEmitter<{
   readonly ready: Promise<void>;
   /** Set once READY arrived. */
   isReady = false;
+  /** Leases this worker has served (or serves now): recycling retires it past --recycle-max-uses. */
+  uses = 0;
   private log: Logger;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();

@@ -1,14 +1,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import { treesStats } from '../supervisor/process-stats.ts';
+import type { SupervisorEvents } from '../supervisor/session-types.ts';
 
 const PREFIX = 'browser_fleet_';
-
-/** Getters the supervisor may expose as its queue and pool land; read when present, else 0. */
-interface OptionalCounts {
-  queued?: number;
-  poolSize?: number;
-}
 
 let processRegistry: Registry | undefined;
 
@@ -38,30 +33,40 @@ export interface Metrics {
 }
 
 /**
- * Creates the metrics of a server and subscribes them to `supervisor`'s events. Per-worker memory
- * and CPU are read from /proc at scrape time, over each worker's process tree (its browser too).
+ * Creates the metrics of a server and subscribes them to `supervisor`'s events. Per-browser memory
+ * and CPU are read from /proc at scrape time, over each worker's process tree (its Chromium too).
  */
 export function createMetrics(supervisor: Supervisor): Metrics {
   const registry = new Registry();
   const registers = [registry];
-  const counts = supervisor as Supervisor & OptionalCounts;
-  const sessions = new Set<string>();
+  const gauge = (name: string, help: string, value: () => number) => new Gauge({ name: `${PREFIX}${name}`, help, registers, collect() { this.set(value()); } });
 
-  new Gauge({ name: `${PREFIX}sessions_active`, help: 'Sessions open now', registers, collect() { this.set(supervisor.size); } });
-  new Gauge({ name: `${PREFIX}sessions_queued`, help: 'New sessions waiting for a slot', registers, collect() { this.set(counts.queued ?? 0); } });
-  new Gauge({ name: `${PREFIX}workers_prewarmed`, help: 'Started workers waiting for a session', registers, collect() { this.set(counts.poolSize ?? 0); } });
-  const admitted = new Counter({ name: `${PREFIX}sessions_admitted_total`, help: 'Sessions admitted', registers });
+  gauge('sessions_active', 'MCP sessions open now', () => supervisor.size);
+  gauge('browsers_active', 'Browsers held by sessions now', () => supervisor.browserCount);
+  gauge('browsers_max', 'Most browsers at once (--max-browsers)', () => supervisor.readiness().browsers.max);
+  gauge('browsers_warm', 'Warm browsers in the pool (fresh or recycled, ready or starting)', () => supervisor.poolSize);
+  gauge('browsers_warm_target', 'What the warm pool is sized for now: its floor, or the recent peak of a burst', () => supervisor.poolTarget);
+  gauge('browsers_queued', 'First calls waiting for a browser', () => supervisor.queued);
+  const opened = new Counter({ name: `${PREFIX}sessions_opened_total`, help: 'MCP sessions opened', registers });
   const rejected = new Counter({ name: `${PREFIX}sessions_rejected_total`, help: 'New sessions refused, by error code', labelNames: ['code'], registers });
-  const ended = new Counter({ name: `${PREFIX}sessions_ended_total`, help: 'Sessions ended, by reason (idle and lifetime are reaped; crashed)', labelNames: ['reason'], registers });
-  const reaped = new Counter({ name: `${PREFIX}sessions_reaped_total`, help: 'Sessions closed by the idle or lifetime limit', labelNames: ['reason'], registers });
-  const crashed = new Counter({ name: `${PREFIX}sessions_crashed_total`, help: 'Sessions ended because their worker crashed', registers });
-  const faults = new Counter({
-    name: `${PREFIX}session_faults_total`, help: 'Worker or browser failures of a session (crash, hang), by code and whether a fresh worker took over',
-    labelNames: ['code', 'recovered'], registers,
+  const ended = new Counter({ name: `${PREFIX}sessions_ended_total`, help: 'Sessions ended, by reason (idle and lifetime are reaped)', labelNames: ['reason'], registers });
+  const acquired = new Counter({ name: `${PREFIX}browsers_acquired_total`, help: 'Browsers handed to sessions, by how: warm (fresh from the pool), recycled or cold', labelNames: ['how'], registers });
+  const acquireSeconds = new Histogram({
+    name: `${PREFIX}browser_acquire_seconds`, help: 'Time from a first call to its browser, by how it was had', labelNames: ['how'], registers,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
   });
   const waited = new Histogram({
-    name: `${PREFIX}session_wait_seconds`, help: 'Time an admitted session waited in the queue', registers,
+    name: `${PREFIX}browser_wait_seconds`, help: 'Time a first call waited for a slot at the browser cap', registers,
     buckets: [0.01, 0.1, 0.5, 1, 2, 5, 10, 30, 60],
+  });
+  const refused = new Counter({ name: `${PREFIX}browsers_refused_total`, help: 'First calls that got no browser, by error code', labelNames: ['code'], registers });
+  const released = new Counter({
+    name: `${PREFIX}browsers_ended_total`, help: 'Browser leases ended, by reason and whether the worker was recycled into the pool',
+    labelNames: ['reason', 'recycled'], registers,
+  });
+  const faults = new Counter({
+    name: `${PREFIX}browser_faults_total`, help: 'Worker or browser failures under a lease (crash, hang), by code and whether a fresh worker took over',
+    labelNames: ['code', 'recovered'], registers,
   });
   const starts = new Counter({ name: `${PREFIX}worker_starts_total`, help: 'Worker starts, by whether the worker answered READY', labelNames: ['ok'], registers });
   const startSeconds = new Histogram({
@@ -73,42 +78,36 @@ export function createMetrics(supervisor: Supervisor): Metrics {
     labelNames: ['tool', 'outcome'], registers,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
   });
-  const memory = new Gauge({ name: `${PREFIX}worker_memory_bytes`, help: 'Memory of a session worker and its browser (pss: shared pages split between sharers)', labelNames: ['session', 'kind'], registers });
-  const cpu = new Gauge({ name: `${PREFIX}worker_cpu_seconds`, help: 'CPU time (user + system) of a session worker and its browser, live processes only', labelNames: ['session'], registers });
+  const memory = new Gauge({ name: `${PREFIX}browser_memory_bytes`, help: 'Memory of a session\'s browser: its worker and Chromium (pss: shared pages split between sharers)', labelNames: ['session', 'kind'], registers });
+  const cpu = new Gauge({ name: `${PREFIX}browser_cpu_seconds`, help: 'CPU time (user + system) of a session\'s worker and Chromium, live processes only', labelNames: ['session'], registers });
 
-  const listeners = {
-    'session.admitted': ({ id, waitedMs }: { id: string; waitedMs: number }) => {
-      sessions.add(id);
-      admitted.inc();
+  const listeners: { [E in keyof SupervisorEvents]?: (...args: SupervisorEvents[E]) => void } = {
+    'session.opened': () => opened.inc(),
+    'session.rejected': ({ code }) => rejected.inc({ code }),
+    'session.ended': ({ reason }) => ended.inc({ reason }),
+    'browser.acquired': ({ how, waitedMs, ms }) => {
+      acquired.inc({ how });
+      acquireSeconds.observe({ how }, ms / 1000);
       waited.observe(waitedMs / 1000);
     },
-    'session.rejected': ({ code }: { code: string }) => rejected.inc({ code }),
-    'session.ended': ({ id, reason }: { id: string; reason: string }) => {
-      sessions.delete(id);
-      ended.inc({ reason });
-      if (reason === 'idle' || reason === 'lifetime') reaped.inc({ reason });
-      if (reason === 'crashed') crashed.inc();
-    },
-    'worker.started': ({ ms, ok }: { ms: number; ok: boolean }) => {
+    'browser.refused': ({ code }) => refused.inc({ code }),
+    'browser.ended': ({ reason, recycled }) => released.inc({ reason, recycled: String(recycled) }),
+    'worker.started': ({ ms, ok }) => {
       starts.inc({ ok: String(ok) });
       startSeconds.observe({ ok: String(ok) }, ms / 1000);
     },
-    'session.faulted': ({ code, recovered }: { code: string; recovered: boolean }) => faults.inc({ code, recovered: String(recovered) }),
-    'tool.called': ({ tool, outcome, ms }: { tool: string; outcome: string; ms: number }) => toolSeconds.observe({ tool, outcome }, ms / 1000),
-  } as const;
+    'browser.faulted': ({ code, recovered }) => faults.inc({ code, recovered: String(recovered) }),
+    'tool.called': ({ tool, outcome, ms }) => toolSeconds.observe({ tool, outcome }, ms / 1000),
+  };
   for (const [event, listener] of Object.entries(listeners)) supervisor.on(event as 'session.ended', listener as never);
 
-  const collectWorkers = async () => {
-    const byPid = new Map<number, string>();
-    for (const id of sessions) {
-      const pid = supervisor.get(id)?.worker.pid;
-      if (pid !== undefined) byPid.set(pid, id);
-    }
-    const all = await treesStats([...byPid.keys()]);
+  const collectBrowsers = async () => {
+    const bySession = new Map(supervisor.browsers().flatMap((lease) => (lease.sessionId ? [[lease.worker.pid, lease.sessionId] as const] : [])));
+    const all = await treesStats([...bySession.keys()]);
     memory.reset();
     cpu.reset();
     for (const [pid, stats] of all) {
-      const session = byPid.get(pid)!;
+      const session = bySession.get(pid)!;
       memory.set({ session, kind: 'pss' }, stats.pssBytes);
       memory.set({ session, kind: 'rss' }, stats.rssBytes);
       cpu.set({ session }, stats.cpuSeconds);
@@ -119,7 +118,7 @@ export function createMetrics(supervisor: Supervisor): Metrics {
     registry,
     contentType: registry.contentType,
     render: async () => {
-      await collectWorkers();
+      await collectBrowsers();
       return Registry.merge([frontProcessRegistry(), registry]).metrics();
     },
     close: () => {

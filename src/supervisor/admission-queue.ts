@@ -3,23 +3,28 @@ import { FleetError } from '../errors.ts';
 /** Seconds a refused client is told to wait before it tries again. */
 export const RETRY_AFTER_SECONDS = 5;
 
-interface Waiter {
+/** One first call waiting for a browser. */
+export interface Waiter<T> {
+  /** Whose call it is; a recycled worker serves only its own tenant. */
+  tenant: string;
   since: number;
-  resolve: (waitedMs: number) => void;
+  /** Hands the waiter its turn: what the supply freed for it. */
+  resolve: (grant: T) => void;
   reject: (error: FleetError) => void;
   timer: NodeJS.Timeout;
+  cleanup: () => void;
 }
 
 /**
- * New sessions waiting for a slot when the server is at its cap: a bounded FIFO. A waiter is
- * admitted when a slot frees (`admitNext`), or refused with SESSION_LIMIT when the queue is full
- * or its wait passes `timeoutMs`.
+ * First calls waiting for a browser when every slot of the cap is taken: a bounded FIFO. A
+ * waiter is handed its grant (`grant`) by the supply when a slot or a usable warm worker frees,
+ * or refused with BROWSER_LIMIT when the queue is full or its wait passes `timeoutMs`.
  */
-export class AdmissionQueue {
-  private readonly waiters: Waiter[] = [];
+export class AdmissionQueue<T> {
+  private readonly waiters: Waiter<T>[] = [];
 
   constructor(
-    /** Most sessions that may wait; 0 refuses at once. */
+    /** Most calls that may wait; 0 refuses at once. */
     private readonly limit: number,
     /** Longest wait, ms; 0 refuses at once. */
     private readonly timeoutMs: number,
@@ -31,51 +36,70 @@ export class AdmissionQueue {
     return this.waiters.length;
   }
 
+  /** Whether another caller would be refused at once. */
+  get isFull(): boolean {
+    return this.waiters.length >= this.limit || this.timeoutMs === 0;
+  }
+
+  /** Waiters, oldest first (a copy: granting removes them). */
+  list(): Waiter<T>[] {
+    return [...this.waiters];
+  }
+
   /**
-   * Waits for a slot. Resolves with the time waited once the caller owns the slot; rejects with
-   * SESSION_LIMIT and a Retry-After when the queue is full or the wait times out.
+   * Waits for a grant. Rejects with BROWSER_LIMIT and a Retry-After when the queue is full or
+   * the wait times out, and with CANCELLED when `signal` aborts (the caller went away).
    */
-  wait(): Promise<number> {
-    if (this.waiters.length >= this.limit || this.timeoutMs === 0) {
-      return Promise.reject(this.limitError(`the server is at its limit of ${this.cap} sessions${this.limit > 0 ? ` and ${this.limit} are already waiting` : ''}`));
+  wait(tenant: string, signal?: AbortSignal): Promise<T> {
+    if (this.isFull) {
+      return Promise.reject(this.limitError(`every one of the ${this.cap} browsers this server allows is in use${this.limit > 0 ? ` and ${this.limit} calls are already waiting` : ''}`));
     }
-    return new Promise<number>((resolve, reject) => {
-      const waiter: Waiter = {
+    if (signal?.aborted) return Promise.reject(new FleetError('CANCELLED', 'the call was cancelled while it waited for a browser'));
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => {
+        this.remove(waiter);
+        reject(new FleetError('CANCELLED', 'the call was cancelled while it waited for a browser'));
+      };
+      const waiter: Waiter<T> = {
+        tenant,
         since: Date.now(),
         resolve,
         reject,
         timer: setTimeout(() => {
           this.remove(waiter);
-          reject(this.limitError(`the server is at its limit of ${this.cap} sessions and no slot freed within ${this.timeoutMs} ms`));
+          reject(this.limitError(`every one of the ${this.cap} browsers this server allows stayed in use for ${this.timeoutMs} ms`));
         }, this.timeoutMs),
+        cleanup: () => signal?.removeEventListener('abort', onAbort),
       };
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.waiters.push(waiter);
     });
   }
 
-  /** Gives a freed slot to the oldest waiter. Returns false when nobody waits. */
-  admitNext(): boolean {
-    const waiter = this.waiters.shift();
-    if (!waiter) return false;
-    clearTimeout(waiter.timer);
-    waiter.resolve(Date.now() - waiter.since);
-    return true;
+  /** Hands `grant` to `waiter` and removes it from the queue. */
+  grant(waiter: Waiter<T>, grant: T): void {
+    if (!this.remove(waiter)) return;
+    waiter.resolve(grant);
   }
 
   /** Refuses every waiter with `error` (shutdown). */
   rejectAll(error: FleetError): void {
-    for (const waiter of this.waiters.splice(0)) {
-      clearTimeout(waiter.timer);
+    for (const waiter of [...this.waiters]) {
+      this.remove(waiter);
       waiter.reject(error);
     }
   }
 
-  private remove(waiter: Waiter): void {
+  private remove(waiter: Waiter<T>): boolean {
     const index = this.waiters.indexOf(waiter);
-    if (index >= 0) this.waiters.splice(index, 1);
+    if (index < 0) return false;
+    this.waiters.splice(index, 1);
+    clearTimeout(waiter.timer);
+    waiter.cleanup();
+    return true;
   }
 
-  private limitError(message: string): FleetError {
-    return new FleetError('SESSION_LIMIT', message, { retryAfter: RETRY_AFTER_SECONDS });
+  private limitError(what: string): FleetError {
+    return new FleetError('BROWSER_LIMIT', `No browser is free: ${what}. Retry in ${RETRY_AFTER_SECONDS} s.`, { retryAfter: RETRY_AFTER_SECONDS });
   }
 }

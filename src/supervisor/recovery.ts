@@ -1,7 +1,7 @@
 import { FleetError } from '../errors.ts';
 import type { WorkerHandle } from '../ipc/worker-handle.ts';
 import type { Logger } from '../log.ts';
-import type { EndReason, SessionRecord } from './session-types.ts';
+import type { BrowserLease } from './session-types.ts';
 
 /** Codes a call gets when the worker under it failed. */
 export type FaultCode = 'WORKER_CRASHED' | 'BROWSER_CRASHED' | 'TOOL_TIMEOUT';
@@ -20,19 +20,20 @@ export interface Fault {
 /** What recovery needs from the supervisor. */
 export interface RecoveryHost {
   log: Logger;
-  /** Whether `record` is still in the session table. */
-  isLive(record: SessionRecord): boolean;
+  /** Whether `lease` is still in the lease table. */
+  isLive(lease: BrowserLease): boolean;
   /** Why no fresh worker may be started now (shutdown), if so. */
   blocker(): string | undefined;
-  /** A worker bound to the session: a pre-started one, or a new one. */
-  freshWorker(record: SessionRecord): Promise<WorkerHandle>;
-  /** A fresh worker took over `record`: watch it for faults. */
-  adopt(record: SessionRecord, worker: WorkerHandle): void;
-  /** Kills a fresh worker that arrived after its session ended, and its files. */
-  discard(record: SessionRecord, worker: WorkerHandle): Promise<void>;
-  end(id: string, reason: EndReason): Promise<void>;
-  /** How a fault ended, for the supervisor's `session.faulted` event. */
-  reported(id: string, code: FaultCode, recovered: boolean): void;
+  /** A worker bound to the lease's directory: a warm one of its tenant, or a new one. */
+  freshWorker(lease: BrowserLease): Promise<WorkerHandle>;
+  /** A fresh worker took over `lease`: watch it for faults. */
+  adopt(lease: BrowserLease, worker: WorkerHandle): void;
+  /** Kills a fresh worker that arrived after its lease ended. */
+  discard(worker: WorkerHandle): Promise<void>;
+  /** No fresh worker could be had: the lease's session (or the lease) is closed. */
+  giveUp(lease: BrowserLease): Promise<void>;
+  /** How a fault ended, for the supervisor's `browser.faulted` event. */
+  reported(lease: BrowserLease, code: FaultCode, recovered: boolean): void;
 }
 
 /** Replacements without a call going through in between, after which the session is closed. */
@@ -45,10 +46,11 @@ function sentence(clause: string): string {
 }
 
 /**
- * Keeps a session going when its worker or browser fails: the failed worker's process groups are
- * killed and a fresh worker is swapped in under the same session id (MCP clients do not
- * re-initialize after a 404, so closing would strand the agent). The next result carries a
- * notice that the page state was lost. Only when no fresh worker can be had is the session closed.
+ * Keeps a lease going when its worker or browser fails: the failed worker's process groups are
+ * killed and a fresh worker is swapped in under the same lease, so its session keeps its id (MCP
+ * clients do not re-initialize after a 404, so closing would strand the agent). The next result
+ * carries a notice that the page state was lost. Only when no fresh worker can be had is the
+ * session closed.
  */
 export class Recovery {
   private readonly faults = new WeakMap<WorkerHandle, Fault>();
@@ -60,18 +62,18 @@ export class Recovery {
     return this.faults.get(worker);
   }
 
-  /** Takes `worker` out of service for `record` and swaps in a fresh one; once per worker. */
-  replace(record: SessionRecord, worker: WorkerHandle, code: FaultCode, what: string): Fault {
+  /** Takes `worker` out of service for `lease` and swaps in a fresh one; once per worker. */
+  replace(lease: BrowserLease, worker: WorkerHandle, code: FaultCode, what: string): Fault {
     const known = this.faults.get(worker);
     if (known) return known;
     const fault: Fault = { code, what, recovered: Promise.resolve(false) };
     this.faults.set(worker, fault);
-    fault.recovered = this.swap(record, worker, fault);
-    void fault.recovered.then((recovered) => this.host.reported(record.id, code, recovered));
+    fault.recovered = this.swap(lease, worker, fault);
+    void fault.recovered.then((recovered) => this.host.reported(lease, code, recovered));
     const recovering = fault.recovered.finally(() => {
-      if (record.recovering === recovering) record.recovering = undefined;
+      if (lease.recovering === recovering) lease.recovering = undefined;
     });
-    record.recovering = recovering;
+    lease.recovering = recovering;
     return fault;
   }
 
@@ -85,37 +87,37 @@ export class Recovery {
     return new FleetError(fault.code, `${what}. ${next}`);
   }
 
-  private async swap(record: SessionRecord, worker: WorkerHandle, fault: Fault): Promise<boolean> {
-    const log = this.host.log.child({ sessionId: record.id });
-    log.warn({ code: fault.code, workerPid: worker.pid, browserPid: worker.browserPid }, `${fault.what}; replacing the session's worker`);
+  private async swap(lease: BrowserLease, worker: WorkerHandle, fault: Fault): Promise<boolean> {
+    const log = this.host.log.child({ sessionId: lease.sessionId, browser: lease.id.slice(0, 8) });
+    log.warn({ code: fault.code, workerPid: worker.pid, browserPid: worker.browserPid }, `${fault.what}; replacing the browser's worker`);
     await worker.kill();
-    if (!this.host.isLive(record)) return false;
-    record.replacementsInARow++;
+    if (!this.host.isLive(lease)) return false;
+    lease.replacementsInARow++;
     const blocker = this.host.blocker()
-      ?? (record.replacementsInARow > MAX_REPLACEMENTS_IN_A_ROW ? `its browser failed ${record.replacementsInARow} times in a row` : undefined);
-    if (blocker) return this.close(record, fault, blocker, log);
+      ?? (lease.replacementsInARow > MAX_REPLACEMENTS_IN_A_ROW ? `its browser failed ${lease.replacementsInARow} times in a row` : undefined);
+    if (blocker) return this.close(lease, fault, blocker, log);
     let fresh: WorkerHandle;
     try {
-      fresh = await this.host.freshWorker(record);
+      fresh = await this.host.freshWorker(lease);
     } catch (error) {
-      return this.close(record, fault, `no fresh browser could be started (${(error as Error).message})`, log);
+      return this.close(lease, fault, `no fresh browser could be started (${(error as Error).message})`, log);
     }
-    if (!this.host.isLive(record)) {
-      await this.host.discard(record, fresh);
+    if (!this.host.isLive(lease)) {
+      await this.host.discard(fresh);
       return false;
     }
-    record.worker = fresh;
-    this.host.adopt(record, fresh);
-    record.notices.push(`This session's browser was replaced because ${fault.what}; ${LOST}.`);
-    log.info({ workerPid: fresh.pid, browserPid: fresh.browserPid }, 'session goes on with a fresh worker');
+    lease.worker = fresh;
+    this.host.adopt(lease, fresh);
+    lease.notices.push(`This session's browser was replaced because ${fault.what}; ${LOST}.`);
+    log.info({ workerPid: fresh.pid, browserPid: fresh.browserPid }, 'browser goes on with a fresh worker');
     return true;
   }
 
-  private async close(record: SessionRecord, fault: Fault, because: string, log: Logger): Promise<false> {
+  private async close(lease: BrowserLease, fault: Fault, because: string, log: Logger): Promise<false> {
     fault.closedBecause = because;
     log.error({ code: fault.code }, `closing the session: ${because}`);
     // Not awaited: ending waits for the calls in flight, which wait for this outcome.
-    void this.host.end(record.id, 'crashed');
+    void this.host.giveUp(lease);
     return false;
   }
 }

@@ -1,16 +1,29 @@
 import type { WorkerStatus } from '../ipc/protocol.ts';
 import type { WorkerHandle } from '../ipc/worker-handle.ts';
 
-/** Why a session ended; reported in logs and to listeners. */
+/** Why an MCP session ended; reported in logs and to listeners. */
 export type EndReason = 'deleted' | 'idle' | 'lifetime' | 'crashed' | 'admin' | 'shutdown' | 'start-failed';
 
-/** One MCP session and the worker that serves it. */
-export interface SessionRecord {
+/**
+ * Why a browser lease ended. A session's end ends its browser for the same reason; `closed` is
+ * browser_close, `reclaimed` a long-idle browser taken over at the cap for a waiting call.
+ */
+export type BrowserEndReason = EndReason | 'closed' | 'reclaimed';
+
+/**
+ * A browser lease: one worker process, its Chromium and one BrowserContext, held for one owner.
+ * The unit the caps count and the supervisor schedules, apart from the MCP session that uses it.
+ */
+export interface BrowserLease {
+  /** The lease's own id, random; never reused, even when its worker is recycled. */
   id: string;
-  /** Who created it (a token fingerprint), so other tokens cannot use it. */
+  /** Who holds it (a token fingerprint; undefined without tokens): its worker serves no other. */
   owner?: string;
-  /** The worker serving the session now; swapped for a fresh one after a fault. */
+  /** The MCP session whose own browser this is. */
+  sessionId?: string;
+  /** The worker serving the lease now; swapped for a fresh one after a fault. */
   worker: WorkerHandle;
+  /** The lease's own directory: a recycled worker gets a new one. */
   outputDir: string;
   createdAt: number;
   lastActivityAt: number;
@@ -21,43 +34,107 @@ export interface SessionRecord {
   recovering?: Promise<boolean>;
   /** Worker replacements since a call last went through. */
   replacementsInARow: number;
+  /**
+   * Why the worker must not serve another lease, if it must not: it ran unsafe code, a call
+   * hung, or a tab had to be closed as stuck. Such a worker is retired, not recycled.
+   */
+  tainted?: string;
+  /** Set when the lease ended, so calls still running can say why. */
+  endReason?: BrowserEndReason;
+}
+
+/** One MCP session: the client's conversation. Cheap; it holds a browser only once a call needs one. */
+export interface SessionRecord {
+  id: string;
+  /** Who created it (a token fingerprint), so other tokens cannot use it. */
+  owner?: string;
+  /** The client's name from `initialize`, for operators. */
+  clientName?: string;
+  createdAt: number;
+  lastActivityAt: number;
+  inFlight: number;
+  /** The session's own browser, once a call needed one. */
+  browser?: BrowserLease;
+  /** The session's browser on its way (waiting for a slot, starting), shared by concurrent calls. */
+  acquiring?: Promise<BrowserLease>;
+  /** Told with the next result even when the browser is new (its old browser was reclaimed). */
+  notices: string[];
   /** Set when the session ended, so calls still running can say why. */
   endReason?: EndReason;
 }
 
-/** What /sessions shows of a session. */
-export interface SessionInfo extends WorkerStatus {
+/** What /sessions shows of a session's browser. */
+export interface BrowserInfo extends WorkerStatus {
   id: string;
   workerPid: number;
+  /** Sessions this worker process has served, this one included. */
+  uses: number;
+  createdAt: string;
+  lastActivityAt: string;
+  /** Resident memory of the worker and its browser, bytes. */
+  rssBytes: number;
+}
+
+/** What /sessions shows of a session. */
+export interface SessionInfo {
+  id: string;
+  clientName?: string;
   createdAt: string;
   lastActivityAt: string;
   inFlight: number;
-  /** Resident memory of the worker and its browser, bytes. */
-  rssBytes: number;
+  /** The session's browser, or null before its first call that needs one. */
+  browser: BrowserInfo | null;
+}
+
+/** What limits new work, for /readyz and refusals. */
+export type NotReadyCode = 'SESSION_LIMIT' | 'BROWSER_LIMIT' | 'LOW_MEMORY' | 'SHUTTING_DOWN';
+
+/** Browser counts as /readyz and metrics report them. */
+export interface BrowserCounts {
+  /** Browsers held by sessions. */
+  inUse: number;
+  max: number;
+  /** Warm browsers waiting in the pool (fresh or recycled), ready or starting. */
+  warm: number;
+  /** First calls waiting for a browser. */
+  queued: number;
+  /** Browsers of ended sessions being reset or closed. */
+  closing: number;
 }
 
 /** Whether a new session would be admitted now, and if not why (for /readyz). */
 export interface Readiness {
   ready: boolean;
-  code?: 'SESSION_LIMIT' | 'LOW_MEMORY' | 'SHUTTING_DOWN';
+  code?: NotReadyCode;
   reason?: string;
+  sessions: { open: number; max: number };
+  browsers: BrowserCounts;
 }
 
+/** How a lease got its worker. */
+export type AcquiredHow = 'warm' | 'recycled' | 'cold';
+
 /**
- * What the supervisor reports as it works; metrics and logs subscribe here rather than reaching
- * into the supervisor. Every path that admits, refuses, ends or calls must emit these.
+ * What the supervisor reports as it works; the front, metrics and logs subscribe here rather
+ * than reaching into the supervisor. Each end is emitted once, after its calls settled.
  */
 export interface SupervisorEvents {
-  /** A session was admitted; `waitedMs` is time spent in the queue, `startMs` the worker's start. */
-  'session.admitted': [{ id: string; waitedMs: number; startMs: number }];
-  /** A new session was refused (cap, memory, shutdown, start failure). */
+  /** An MCP session was opened (no browser yet). */
+  'session.opened': [{ id: string }];
+  /** A new session was refused (session cap, full instance, memory, shutdown). */
   'session.rejected': [{ code: string }];
-  /** A session ended. */
+  /** A session ended, its calls settled and its browser released; the front drops its transport. */
   'session.ended': [{ id: string; reason: EndReason; ageMs: number }];
+  /** A lease got its worker; `waitedMs` is time spent waiting for a slot, `ms` the whole acquisition. */
+  'browser.acquired': [{ id: string; sessionId?: string; how: AcquiredHow; waitedMs: number; ms: number }];
+  /** A first call could not get a browser (BROWSER_LIMIT, start failure). */
+  'browser.refused': [{ code: string }];
+  /** A lease ended; `recycled`: its worker went back to the warm pool, else it was retired. */
+  'browser.ended': [{ id: string; sessionId?: string; reason: BrowserEndReason; recycled: boolean; retiredBecause?: string }];
   /** A worker process started and answered READY (or failed to). */
   'worker.started': [{ pid: number; ms: number; ok: boolean }];
-  /** A session's worker or browser failed (`code`); `recovered`: a fresh worker took over, else the session was closed. */
-  'session.faulted': [{ id: string; code: string; recovered: boolean }];
+  /** A lease's worker or browser failed (`code`); `recovered`: a fresh worker took over, else the session was closed. */
+  'browser.faulted': [{ id: string; sessionId?: string; code: string; recovered: boolean }];
   /** A tool call finished; `outcome` is ok, error (isError result) or an error code. */
   'tool.called': [{ id: string; tool: string; outcome: string; ms: number }];
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,13 +9,15 @@ import type { WorkerHandle } from '../ipc/worker-handle.ts';
 import type { WorkerProgram } from '../ipc/worker-program.ts';
 import type { Logger } from '../log.ts';
 import { RETRY_AFTER_SECONDS } from './admission-queue.ts';
-import { forwardCall } from './call-forwarding.ts';
+import { BrowserSupply } from './browser-supply.ts';
+import { forwardCall, withNotices } from './call-forwarding.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { treesStats } from './process-stats.ts';
 import { Reaper } from './reaper.ts';
 import { Recovery } from './recovery.ts';
-import type { EndReason, Readiness, SessionInfo, SessionRecord, SupervisorEvents } from './session-types.ts';
-import { WorkerSupply } from './worker-supply.ts';
+import type {
+  BrowserEndReason, BrowserInfo, BrowserLease, EndReason, Readiness, SessionInfo, SessionRecord, SupervisorEvents,
+} from './session-types.ts';
 
 /** How the supervisor is built; tests swap the worker program and the browser path. */
 export interface SupervisorOptions {
@@ -28,86 +31,129 @@ export interface SupervisorOptions {
   freeMemory?: () => number;
 }
 
+/** What a tool call is, as far as the supervisor cares. */
+export interface ToolCall {
+  name: string;
+  args: Record<string, unknown>;
+  /** The tool ends the caller's browser (browser_close): its lease is released, not called. */
+  releasesBrowser?: boolean;
+  /** Why a worker that ran this tool must never serve another lease (unsafe code), if so. */
+  taints?: string;
+}
+
 /** How long an ended session's calls in flight get to deliver their answers, ms. */
 const CALLS_SETTLE_MS = 5000;
 
+/** Leases are recycled per tenant: a token fingerprint, or '' when the server has no tokens. */
+function tenantOf(owner: string | undefined): string {
+  return owner ?? '';
+}
+
+function textResult(text: string): ToolResult {
+  return { content: [{ type: 'text', text: `### Result\n${text}` }] };
+}
+
 /**
- * The session table and the workers behind it. Admits sessions within the cap (pre-started
- * workers first, then a bounded wait queue), forwards calls with deadlines, keeps a session
- * going when its worker or browser fails, reaps idle sessions, and ends sessions so that every
- * end takes the worker, its browser and the session's files with it.
+ * The table of MCP sessions and the table of browser leases behind them. A session is cheap and
+ * gets its browser lazily, at its first call that needs one, from the browser supply (warm pool,
+ * cap, wait queue, reclaim). Calls are forwarded with deadlines; a lease keeps going when its
+ * worker or browser fails. Every end is emitted once, after the calls under it settled, and every
+ * end of a lease recycles its worker for the same tenant or retires it.
  */
 export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly sessions = new Map<string, SessionRecord>();
+  private readonly leases = new Map<string, BrowserLease>();
+  /** Sessions whose end is under way, so a second end joins the first. */
+  private readonly ending = new Map<string, Promise<void>>();
+  /** Aborts a session's wait for a browser when the session ends. */
+  private readonly aborts = new WeakMap<SessionRecord, AbortController>();
+  /** Removes a lease's listeners from a worker once the lease no longer uses it. */
+  private readonly unwatch = new WeakMap<WorkerHandle, () => void>();
   private readonly config: Config;
   private readonly log: Logger;
-  private readonly supply: WorkerSupply;
+  private readonly supply: BrowserSupply;
   private readonly recovery: Recovery;
   private readonly heartbeat: Heartbeat;
   private readonly reaper: Reaper;
-  private readonly admissions = new Set<Promise<unknown>>();
   /** Checked whenever a call ends: waits for calls to settle (shutdown, ended sessions). */
   private readonly callWatchers = new Set<() => void>();
   private shuttingDown = false;
   private shutdownPromise?: Promise<void>;
-  /** Called after a session ended, whatever the reason; the front drops its transport. */
-  onSessionEnded?: (id: string, reason: EndReason) => void;
 
   constructor(private readonly options: SupervisorOptions) {
     super();
     const { config, log } = options;
     this.config = config;
     this.log = log;
-    this.supply = new WorkerSupply({
+    const freeMemory = options.freeMemory ?? freeMemoryBytes;
+    this.supply = new BrowserSupply({
       ...options,
       onStarted: (report) => this.emit('worker.started', report),
-      sessionCount: () => this.sessions.size,
+      recentLeases: (ms) => this.recentLeases(ms),
       callsInFlight: () => this.inFlightTotal(),
       lowMemory: () => this.lowMemory(),
+      freeMemory,
+      reclaim: () => this.reclaim(),
     });
     this.recovery = new Recovery({
       log,
-      isLive: (record) => this.isLive(record),
+      isLive: (lease) => this.leases.get(lease.id) === lease,
       blocker: () => (this.shuttingDown ? 'the server is shutting down' : undefined),
-      freshWorker: (record) => this.supply.acquire(record.id, record.outputDir, log.child({ sessionId: record.id })),
-      adopt: (record, worker) => this.watch(record, worker),
-      discard: (record, worker) => this.discard(worker, record.outputDir),
-      end: (id, reason) => this.end(id, reason),
-      reported: (id, code, recovered) => this.emit('session.faulted', { id, code, recovered }),
+      freshWorker: (lease) => this.supply.replacement(tenantOf(lease.owner), lease.outputDir, this.leaseLog(lease)),
+      adopt: (lease, worker) => this.watch(lease, worker),
+      discard: async (worker) => void await worker.close(1000),
+      giveUp: (lease) => (lease.sessionId ? this.endSession(lease.sessionId, 'crashed') : this.endBrowser(lease, 'crashed')),
+      reported: (lease, code, recovered) => this.emit('browser.faulted', { id: lease.id, sessionId: lease.sessionId, code, recovered }),
     });
     this.heartbeat = new Heartbeat({
       intervalMs: config.heartbeatInterval,
       timeoutMs: config.heartbeatTimeout,
-      workers: () => [...[...this.sessions.values()].map((record) => record.worker), ...this.supply.pool.workers()],
+      workers: () => [...[...this.leases.values()].map((lease) => lease.worker), ...this.supply.pool.workers()],
       onSilent: (worker) => this.onSilent(worker),
     });
     this.reaper = new Reaper({
       idleTimeout: config.idleTimeout,
       sessionLifetime: config.sessionLifetime,
       sessions: () => this.sessions.values(),
-      end: (id, reason) => void this.end(id, reason),
+      end: (id, reason) => void this.endSession(id, reason),
     });
   }
 
-  /** Starts the background work: pre-started workers, heartbeats, the idle reaper. */
+  /** Starts the background work: warm workers, heartbeats, the idle reaper. */
   start(): void {
     this.heartbeat.start();
     this.reaper.start();
-    this.supply.pump();
+    this.supply.start();
   }
 
+  /** MCP sessions open now. */
   get size(): number {
     return this.sessions.size;
   }
 
-  /** Pre-started workers, starting or ready. */
+  /** Browsers held by leases now. */
+  get browserCount(): number {
+    return this.leases.size;
+  }
+
+  /** The leases that hold a browser now. */
+  browsers(): BrowserLease[] {
+    return [...this.leases.values()];
+  }
+
+  /** Warm workers in the pool, starting or ready. */
   get poolSize(): number {
     return this.supply.pool.size;
   }
 
-  /** New sessions waiting for a slot. */
+  /** What the pool is sized for now (its floor, or the recent peak of a burst). */
+  get poolTarget(): number {
+    return this.supply.poolTarget();
+  }
+
+  /** First calls waiting for a browser. */
   get queued(): number {
-    return this.supply.queued;
+    return this.supply.counts().queued;
   }
 
   get isShuttingDown(): boolean {
@@ -118,131 +164,231 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.sessions.get(id);
   }
 
-  private isLive(record: SessionRecord): boolean {
-    return this.sessions.get(record.id) === record;
-  }
-
   private lowMemory(): string | undefined {
     const free = (this.options.freeMemory ?? freeMemoryBytes)();
     if (free >= this.config.minFreeMemoryMb * 1024 * 1024) return undefined;
     return `free memory ${Math.round(free / 1048576)} MB is below the floor of ${this.config.minFreeMemoryMb} MB`;
   }
 
-  /** Whether a new session would be admitted right now. */
+  /**
+   * Whether a new session would be admitted now. Refused only when the instance is really full:
+   * the session cap, or every browser taken with none warm, none reclaimable and the queue full;
+   * a load balancer can then send the client elsewhere.
+   */
   readiness(): Readiness {
-    if (this.shuttingDown) return { ready: false, code: 'SHUTTING_DOWN', reason: 'the server is shutting down' };
-    if (!this.supply.hasRoom) return { ready: false, code: 'SESSION_LIMIT', reason: `the server is at its limit of ${this.config.maxSessions} sessions` };
+    const counts = { sessions: { open: this.sessions.size, max: this.config.maxSessions }, browsers: this.supply.counts() };
+    const refuse = (code: Readiness['code'], reason: string): Readiness => ({ ready: false, code, reason, ...counts });
+    if (this.shuttingDown) return refuse('SHUTTING_DOWN', 'the server is shutting down');
+    if (this.sessions.size >= this.config.maxSessions) return refuse('SESSION_LIMIT', `the server is at its limit of ${this.config.maxSessions} sessions`);
     const low = this.lowMemory();
-    if (low) return { ready: false, code: 'LOW_MEMORY', reason: low };
-    return { ready: true };
+    if (low && this.supply.pool.size === 0) return refuse('LOW_MEMORY', low);
+    if (this.supply.isFull && !this.reclaimable()) {
+      return refuse('BROWSER_LIMIT', `every one of the ${this.config.maxBrowsers} browsers is in use, none idle long enough to reclaim, and ${this.config.queueSize} calls wait`);
+    }
+    return { ready: true, ...counts };
   }
 
   /**
-   * Admits session `id`: takes a pre-started worker or starts one, waiting in the queue when the
-   * server is at its cap. Throws a FleetError (503 with Retry-After) when refused.
+   * Opens MCP session `id` for `owner` (a token fingerprint). Starts nothing: the session gets
+   * its browser at its first call that needs one. Throws a FleetError (503 with Retry-After)
+   * when the instance is full.
    */
-  open(id: string, owner?: string): Promise<SessionRecord> {
-    const admission = this.admit(id, owner);
-    this.admissions.add(admission);
-    void admission.catch(() => {}).finally(() => this.admissions.delete(admission));
-    return admission;
-  }
-
-  private async admit(id: string, owner?: string): Promise<SessionRecord> {
+  openSession(id: string, owner?: string, clientName?: string): SessionRecord {
     const readiness = this.readiness();
-    if (readiness.code === 'SHUTTING_DOWN' || readiness.code === 'LOW_MEMORY') {
-      throw this.refuse(new FleetError(readiness.code, readiness.reason!, { retryAfter: RETRY_AFTER_SECONDS }));
-    }
-    const waitedMs = await this.supply.reserve().catch((error: FleetError) => { throw this.refuse(error); });
-    const log = this.log.child({ sessionId: id });
-    const outputDir = join(this.config.outputDir, id);
-    const started = Date.now();
-    let worker: WorkerHandle;
-    try {
-      worker = await this.supply.acquire(id, outputDir, log);
-      if (this.shuttingDown) {
-        await this.discard(worker, outputDir);
-        throw new FleetError('SHUTTING_DOWN', 'the server is shutting down');
-      }
-    } catch (error) {
-      rmSync(outputDir, { recursive: true, force: true });
-      this.supply.release();
-      const fleetError = toFleetError(error, 'WORKER_START_FAILED');
-      throw this.refuse(new FleetError(fleetError.code, fleetError.message, { retryAfter: RETRY_AFTER_SECONDS }));
+    if (!readiness.ready) {
+      this.emit('session.rejected', { code: readiness.code! });
+      throw new FleetError(readiness.code!, readiness.reason!, { retryAfter: RETRY_AFTER_SECONDS });
     }
     const now = Date.now();
-    const record: SessionRecord = { id, owner, worker, outputDir, createdAt: now, lastActivityAt: now, inFlight: 0, notices: [], replacementsInARow: 0 };
+    const record: SessionRecord = { id, owner, clientName, createdAt: now, lastActivityAt: now, inFlight: 0, notices: [] };
     this.sessions.set(id, record);
-    this.supply.release();
-    this.watch(record, worker);
-    log.info({ workerPid: worker.pid, browserPid: worker.browserPid, waitedMs, ms: now - started }, 'session opened');
-    this.emit('session.admitted', { id, waitedMs, startMs: now - started });
+    this.aborts.set(record, new AbortController());
+    this.log.info({ sessionId: id, clientName }, 'session opened');
+    this.emit('session.opened', { id });
     return record;
   }
 
-  private async discard(worker: WorkerHandle, outputDir: string): Promise<void> {
-    await worker.close(1000);
-    rmSync(outputDir, { recursive: true, force: true });
+  /**
+   * Runs a tool call in the session's browser within `timeoutMs`, getting the browser first when
+   * the session has none. Whatever goes wrong under the call (no browser free, deadline, stuck
+   * page, crash) ends it with an error saying what happened; the browser goes on with a fresh
+   * worker when one was needed.
+   */
+  async callTool(id: string, call: ToolCall, options: { timeoutMs: number; signal?: AbortSignal }): Promise<ToolResult> {
+    const session = this.require(id);
+    if (this.shuttingDown) throw new FleetError('SHUTTING_DOWN', 'the server is shutting down and takes no new calls');
+    session.inFlight++;
+    const started = session.lastActivityAt = Date.now();
+    let outcome = 'ok';
+    try {
+      const result = await this.runCall(session, call, options);
+      if (result.isError) outcome = 'error';
+      const notices = session.notices.splice(0);
+      return notices.length ? withNotices(result, notices) : result;
+    } catch (error) {
+      outcome = toFleetError(error).code;
+      throw error;
+    } finally {
+      session.inFlight--;
+      session.lastActivityAt = Date.now();
+      this.emit('tool.called', { id, tool: call.name, outcome, ms: Date.now() - started });
+      for (const check of [...this.callWatchers]) check();
+      if (this.sessions.get(id) === session) this.reaper.afterCall(session, Date.now());
+    }
   }
 
-  /** Watches a session's worker: a crash, a lost browser or a notice from the worker. */
-  private watch(record: SessionRecord, worker: WorkerHandle): void {
-    const log = this.log.child({ sessionId: record.id });
-    worker.on('exit', (exit) => {
-      if (exit.expected || record.worker !== worker || !this.isLive(record)) return;
-      const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
-      this.recovery.replace(record, worker, 'WORKER_CRASHED', `the session's worker process ${how}`);
+  private async runCall(session: SessionRecord, call: ToolCall, options: { timeoutMs: number; signal?: AbortSignal }): Promise<ToolResult> {
+    if (call.releasesBrowser) {
+      const lease = session.browser;
+      if (!lease) return textResult('No browser is open. The next tool call opens one.');
+      await this.endBrowser(lease, 'closed');
+      return textResult('Browser closed. The next tool call opens a new one.');
+    }
+    const lease = session.browser ?? await this.browserFor(session, options.signal);
+    if (call.taints) lease.tainted ??= call.taints;
+    lease.inFlight++;
+    lease.lastActivityAt = Date.now();
+    try {
+      if (lease.recovering && !(await lease.recovering)) throw new FleetError('SESSION_CLOSED', 'the session was closed after its browser failed; start a new session');
+      const result = await forwardCall({ recovery: this.recovery, isLive: (l) => this.leases.get(l.id) === l }, lease, call, options);
+      return result;
+    } catch (error) {
+      // A call that hung leaves a page the worker may not have fully recovered: not for another tenant's next session.
+      if (toFleetError(error).code === 'TOOL_TIMEOUT') lease.tainted ??= 'a call on it timed out';
+      throw error;
+    } finally {
+      lease.inFlight--;
+      lease.lastActivityAt = Date.now();
+    }
+  }
+
+  /** The session's browser: acquired once, shared by calls that arrive while it is on its way. */
+  private browserFor(session: SessionRecord, signal?: AbortSignal): Promise<BrowserLease> {
+    const acquiring = session.acquiring ??= this.acquire(session).finally(() => {
+      if (session.acquiring === acquiring) session.acquiring = undefined;
     });
-    worker.on('event', (event) => {
-      if (record.worker !== worker) return;
+    if (!signal) return acquiring;
+    // A cancelled call stops waiting; the browser still comes, for the session's next call.
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(new FleetError('CANCELLED', 'the call was cancelled while it waited for a browser'));
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      acquiring.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+  }
+
+  private async acquire(session: SessionRecord): Promise<BrowserLease> {
+    const id = randomUUID();
+    const outputDir = join(this.config.outputDir, id);
+    const log = this.log.child({ sessionId: session.id, browser: id.slice(0, 8) });
+    const started = Date.now();
+    let acquired;
+    try {
+      acquired = await this.supply.acquire(tenantOf(session.owner), outputDir, log, this.aborts.get(session)?.signal);
+    } catch (error) {
+      rmSync(outputDir, { recursive: true, force: true });
+      const fleetError = toFleetError(error, 'WORKER_START_FAILED');
+      this.emit('browser.refused', { code: fleetError.code });
+      if (session.endReason) throw this.endedError(session);
+      throw fleetError;
+    }
+    const { worker, how, waitedMs } = acquired;
+    worker.uses++;
+    const now = Date.now();
+    const lease: BrowserLease = {
+      id, owner: session.owner, sessionId: session.id, worker, outputDir,
+      createdAt: now, lastActivityAt: now, inFlight: 0, notices: [], replacementsInARow: 0,
+    };
+    this.leases.set(id, lease);
+    this.watch(lease, worker);
+    log.info({ workerPid: worker.pid, browserPid: worker.browserPid, how, uses: worker.uses, waitedMs, ms: now - started }, 'browser acquired');
+    this.emit('browser.acquired', { id, sessionId: session.id, how, waitedMs, ms: now - started });
+    if (this.sessions.get(session.id) !== session) {
+      // The session ended while its browser was on its way: the browser goes straight back.
+      void this.endBrowser(lease, session.endReason ?? 'deleted');
+      throw this.endedError(session);
+    }
+    session.browser = lease;
+    return lease;
+  }
+
+  private endedError(session: SessionRecord): FleetError {
+    return session.endReason === 'shutdown'
+      ? new FleetError('SHUTTING_DOWN', 'the server is shutting down')
+      : new FleetError('SESSION_CLOSED', `the session was closed (${session.endReason ?? 'ended'}) before its browser was ready`);
+  }
+
+  private leaseLog(lease: BrowserLease): Logger {
+    return this.log.child({ sessionId: lease.sessionId, browser: lease.id.slice(0, 8) });
+  }
+
+  /** Watches a lease's worker: a crash, a lost browser or a notice from the worker. */
+  private watch(lease: BrowserLease, worker: WorkerHandle): void {
+    const log = this.leaseLog(lease);
+    const onExit = (exit: { expected: boolean; signal: NodeJS.Signals | null; code: number | null }) => {
+      if (exit.expected || lease.worker !== worker || this.leases.get(lease.id) !== lease) return;
+      const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+      this.recovery.replace(lease, worker, 'WORKER_CRASHED', `the session's worker process ${how}`);
+    };
+    const onEvent = (event: { name: string; data: unknown }) => {
+      if (lease.worker !== worker) return;
       if (event.name === 'browser.disconnected') {
-        this.recovery.replace(record, worker, 'BROWSER_CRASHED', "the session's browser process exited unexpectedly");
+        this.recovery.replace(lease, worker, 'BROWSER_CRASHED', "the session's browser process exited unexpectedly");
       } else if (event.name === 'notice') {
-        record.notices.push((event.data as { text: string }).text);
+        lease.notices.push((event.data as { text: string }).text);
+        lease.tainted ??= 'a tab hung and had to be closed';
       } else {
         log.info({ worker: event.data }, 'worker event');
       }
+    };
+    worker.on('exit', onExit);
+    worker.on('event', onEvent);
+    this.unwatch.set(worker, () => {
+      worker.off('exit', onExit);
+      worker.off('event', onEvent);
     });
   }
 
   private onSilent(worker: WorkerHandle): void {
     if (this.supply.pool.evict(worker)) return;
-    const record = [...this.sessions.values()].find((r) => r.worker === worker);
-    if (!record) return;
-    this.recovery.replace(record, worker, 'WORKER_CRASHED', `the session's worker stopped answering heartbeats (none within ${this.config.heartbeatTimeout} ms)`);
+    const lease = [...this.leases.values()].find((l) => l.worker === worker);
+    if (!lease) return;
+    this.recovery.replace(lease, worker, 'WORKER_CRASHED', `the session's worker stopped answering heartbeats (none within ${this.config.heartbeatTimeout} ms)`);
+  }
+
+  /** Whether some lease has been idle long enough to be reclaimed for a waiting call. */
+  private reclaimable(): BrowserLease | undefined {
+    if (this.config.reclaimIdleAfter === 0) return undefined;
+    const now = Date.now();
+    let best: BrowserLease | undefined;
+    for (const lease of this.leases.values()) {
+      if (lease.inFlight > 0 || lease.recovering || now - lease.lastActivityAt < this.config.reclaimIdleAfter) continue;
+      if (!best || lease.lastActivityAt < best.lastActivityAt) best = lease;
+    }
+    return best;
   }
 
   /**
-   * Forwards a tool call to the session's worker within `timeoutMs`. Whatever goes wrong under
-   * the call (deadline, stuck page, crash) ends it with a tool error saying what happened; the
-   * session goes on with a fresh worker when one was needed.
+   * At the cap with calls waiting: ends the browser idle longest, if idle past
+   * --reclaim-idle-after. Its session goes on; its next call gets a fresh browser and a notice.
    */
-  async callTool(id: string, name: string, args: Record<string, unknown>, options: { timeoutMs: number; signal?: AbortSignal }): Promise<ToolResult> {
-    const record = this.require(id);
-    if (this.shuttingDown) throw new FleetError('SHUTTING_DOWN', 'the server is shutting down and takes no new calls');
-    record.inFlight++;
-    const started = record.lastActivityAt = Date.now();
-    let outcome = 'ok';
-    try {
-      if (record.recovering && !(await record.recovering)) throw new FleetError('SESSION_CLOSED', 'the session was closed after its browser failed; start a new session');
-      const result = await forwardCall({ recovery: this.recovery, isLive: (r) => this.isLive(r) }, record, { name, args }, options);
-      if (result.isError) outcome = 'error';
-      return result;
-    } catch (error) {
-      outcome = toFleetError(error).code;
-      throw error;
-    } finally {
-      record.inFlight--;
-      record.lastActivityAt = Date.now();
-      this.emit('tool.called', { id, tool: name, outcome, ms: Date.now() - started });
-      for (const check of [...this.callWatchers]) check();
-      if (this.isLive(record)) this.reaper.afterCall(record, Date.now());
-    }
+  private reclaim(): boolean {
+    const lease = this.reclaimable();
+    if (!lease) return false;
+    const idleS = Math.round((Date.now() - lease.lastActivityAt) / 1000);
+    const session = lease.sessionId ? this.sessions.get(lease.sessionId) : undefined;
+    session?.notices.push(`This session's browser was closed after ${idleS} s idle to make room for another client; ` +
+      'its page state (open tabs, cookies, storage) was lost. This call runs in a fresh browser: navigate again to continue.');
+    this.leaseLog(lease).info({ idleS }, 'browser reclaimed for a waiting call');
+    void this.endBrowser(lease, 'reclaimed');
+    return true;
   }
 
-  private refuse(error: FleetError): FleetError {
-    this.emit('session.rejected', { code: error.code });
-    return error;
+  private recentLeases(ms: number): number {
+    const since = Date.now() - ms;
+    let count = 0;
+    for (const lease of this.leases.values()) if (lease.createdAt >= since) count++;
+    return count;
   }
 
   private require(id: string): SessionRecord {
@@ -257,54 +403,83 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return total;
   }
 
-  /** Ends session `id`: closes its browser, ends the worker's process groups, removes its files. */
-  async end(id: string, reason: EndReason): Promise<void> {
-    const record = this.sessions.get(id);
-    if (!record) return;
-    this.sessions.delete(id);
-    record.endReason = reason;
-    const dropped = this.dropWhenCallsSettled(record);
-    const graceMs = this.config.shutdownTimeout > 0 ? Math.min(3000, this.config.shutdownTimeout) : 1000;
-    await this.supply.whileClosing(record.worker.close(graceMs));
-    rmSync(record.outputDir, { recursive: true, force: true });
-    this.log.info({ sessionId: id, reason }, 'session ended');
-    this.emit('session.ended', { id, reason, ageMs: Date.now() - record.createdAt });
-    await dropped;
+  /**
+   * Ends a browser lease: its worker is recycled for the same tenant (a fresh context) or
+   * retired, and its directory removed. The session it belonged to goes on without a browser.
+   */
+  private async endBrowser(lease: BrowserLease, reason: BrowserEndReason): Promise<void> {
+    if (this.leases.get(lease.id) !== lease) return;
+    this.leases.delete(lease.id);
+    lease.endReason = reason;
+    const session = lease.sessionId ? this.sessions.get(lease.sessionId) : undefined;
+    if (session?.browser === lease) session.browser = undefined;
+    const worker = lease.worker;
+    this.unwatch.get(worker)?.();
+    const unfit = lease.tainted
+      ?? (this.recovery.faultOf(worker) ? 'its worker failed' : undefined)
+      ?? (lease.inFlight > 0 || lease.recovering ? 'calls were still running on it' : undefined);
+    const retiredBecause = await this.supply.release(worker, tenantOf(lease.owner), unfit, this.leaseLog(lease));
+    rmSync(lease.outputDir, { recursive: true, force: true });
+    this.emit('browser.ended', { id: lease.id, sessionId: lease.sessionId, reason, recycled: retiredBecause === undefined, retiredBecause });
   }
 
   /**
-   * Tells the front to drop the session's transport (later requests get 404) once the calls
-   * still running delivered their answers, which say why.
+   * Ends session `id`: its browser is released (recycled or retired), calls still running get to
+   * deliver their answers, then `session.ended` is emitted once (the front drops the transport).
    */
-  private async dropWhenCallsSettled(record: SessionRecord): Promise<void> {
-    if (record.inFlight > 0) await this.until(() => record.inFlight === 0, CALLS_SETTLE_MS);
+  endSession(id: string, reason: EndReason): Promise<void> {
+    const session = this.sessions.get(id);
+    if (!session) return this.ending.get(id) ?? Promise.resolve();
+    this.sessions.delete(id);
+    session.endReason = reason;
+    this.aborts.get(session)?.abort();
+    const ended = (async () => {
+      await Promise.all([session.browser && this.endBrowser(session.browser, reason), this.callsSettled(session)]);
+      this.log.info({ sessionId: id, reason }, 'session ended');
+      this.emit('session.ended', { id, reason, ageMs: Date.now() - session.createdAt });
+    })().finally(() => this.ending.delete(id));
+    this.ending.set(id, ended);
+    return ended;
+  }
+
+  /** Resolves once the session's calls have answered (at most CALLS_SETTLE_MS), and that turn is over. */
+  private async callsSettled(session: SessionRecord): Promise<void> {
+    if (session.inFlight > 0) await this.until(() => session.inFlight === 0, CALLS_SETTLE_MS);
     // A call that just finished hands its answer to the transport in the same turn; let it.
     await new Promise((resolve) => setImmediate(resolve));
-    this.onSessionEnded?.(record.id, record.endReason!);
   }
 
   /** What /sessions shows: the sessions of `owner` (a token fingerprint), or every session. */
   async list(filter: { owner?: string } = {}): Promise<SessionInfo[]> {
     const records = [...this.sessions.values()].filter((record) => filter.owner === undefined || record.owner === filter.owner);
-    const stats = await treesStats(records.map((record) => record.worker.pid));
-    return Promise.all(records.map(async (record) => {
-      const status = await record.worker.request('status', {}, { timeoutMs: 1000 })
-        .catch(() => ({ browserPid: record.worker.browserPid, pages: 0, url: '' }));
-      return {
-        id: record.id,
-        workerPid: record.worker.pid,
-        ...status,
-        createdAt: new Date(record.createdAt).toISOString(),
-        lastActivityAt: new Date(record.lastActivityAt).toISOString(),
-        inFlight: record.inFlight,
-        rssBytes: stats.get(record.worker.pid)?.rssBytes ?? 0,
-      };
-    }));
+    const stats = await treesStats(records.flatMap((record) => (record.browser ? [record.browser.worker.pid] : [])));
+    return Promise.all(records.map(async (record) => ({
+      id: record.id,
+      clientName: record.clientName,
+      createdAt: new Date(record.createdAt).toISOString(),
+      lastActivityAt: new Date(record.lastActivityAt).toISOString(),
+      inFlight: record.inFlight,
+      browser: record.browser ? await this.describe(record.browser, stats.get(record.browser.worker.pid)?.rssBytes ?? 0) : null,
+    })));
+  }
+
+  private async describe(lease: BrowserLease, rssBytes: number): Promise<BrowserInfo> {
+    const worker = lease.worker;
+    const status = await worker.request('status', {}, { timeoutMs: 1000 }).catch(() => ({ browserPid: worker.browserPid, pages: 0, url: '' }));
+    return {
+      id: lease.id,
+      workerPid: worker.pid,
+      ...status,
+      uses: worker.uses,
+      createdAt: new Date(lease.createdAt).toISOString(),
+      lastActivityAt: new Date(lease.lastActivityAt).toISOString(),
+      rssBytes,
+    };
   }
 
   /**
    * Stops admitting (503 SHUTTING_DOWN), lets calls in flight finish for up to
-   * `shutdownTimeout`, then ends every session and kills pre-started and starting workers.
+   * `shutdownTimeout`, then ends every session and kills warm and starting workers.
    */
   shutdown(): Promise<void> {
     return this.shutdownPromise ??= (async () => {
@@ -312,13 +487,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.heartbeat.stop();
       this.reaper.stop();
       await this.supply.stop(new FleetError('SHUTTING_DOWN', 'the server is shutting down', { retryAfter: RETRY_AFTER_SECONDS }));
-      await Promise.allSettled([...this.admissions]);
       if (this.inFlightTotal() > 0) {
         this.log.info({ inFlight: this.inFlightTotal(), timeoutMs: this.config.shutdownTimeout }, 'waiting for calls in flight');
         const done = await this.until(() => this.inFlightTotal() === 0, this.config.shutdownTimeout);
         if (!done) this.log.warn({ inFlight: this.inFlightTotal() }, 'calls still in flight at the shutdown timeout; ending them');
       }
-      await Promise.all([...this.sessions.keys()].map((id) => this.end(id, 'shutdown')));
+      await Promise.all([...this.sessions.keys()].map((id) => this.endSession(id, 'shutdown')));
+      await Promise.all([...this.leases.values()].map((lease) => this.endBrowser(lease, 'shutdown')));
     })();
   }
 

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import type { Config } from '../config.ts';
 import { FleetError, toFleetError } from '../errors.ts';
 import type { BrowserOptions, WorkerSettings } from '../ipc/protocol.ts';
@@ -28,11 +29,16 @@ export interface LauncherOptions {
   program?: WorkerProgram;
   /** Told about every start, good or bad (the supervisor's `worker.started` event). */
   onStarted: (report: { pid: number; ms: number; ok: boolean }) => void;
+  /** Most workers starting at once for `launchPaced`; defaults to the number of cores. */
+  concurrency?: number;
 }
 
 /**
  * Forks workers and keeps score of how starting them goes: `halted` once MAX_START_FAILURES
- * starts in a row failed (so nothing respawns in a loop), cleared by the next success.
+ * starts in a row failed (so nothing respawns in a loop), cleared by the next success. Starts
+ * for leases are paced (`launchPaced`): a browser launch keeps a core busy for most of a
+ * second, so more launches than cores at once only make every one of them late, and the calls
+ * of running sessions with them.
  */
 export class WorkerLauncher {
   /** Start failures since the last success. */
@@ -41,8 +47,41 @@ export class WorkerLauncher {
   private readonly starting = new Set<WorkerHandle>();
   /** Set at shutdown: workers killed mid-start then did not fail, they were stopped. */
   private stopped = false;
+  /** Paced starts waiting for their turn, oldest first. */
+  private readonly turns: (() => void)[] = [];
+  private readonly concurrency: number;
 
-  constructor(private readonly options: LauncherOptions) {}
+  constructor(private readonly options: LauncherOptions) {
+    this.concurrency = Math.max(1, options.concurrency ?? availableParallelism());
+  }
+
+  /** No worker is starting and none waits for its turn: a pool refill competes with nobody. */
+  get idle(): boolean {
+    return this.starting.size === 0 && this.turns.length === 0;
+  }
+
+  /**
+   * Starts a worker once fewer than `concurrency` are starting, in the order asked; resolves
+   * with it once READY. Rejects with WORKER_START_FAILED, or SHUTTING_DOWN after `killStarting`.
+   */
+  launchPaced(outputDir: string, log: Logger): Promise<WorkerHandle> {
+    return new Promise((resolve, reject) => {
+      const go = () => {
+        if (this.stopped) return reject(new FleetError('SHUTTING_DOWN', 'the server is shutting down'));
+        try {
+          this.launch(outputDir, log).ready.then(resolve, reject);
+        } catch (error) {
+          reject(error);
+        }
+      };
+      if (this.turns.length === 0 && this.starting.size < this.concurrency) go();
+      else this.turns.push(go);
+    });
+  }
+
+  private nextTurn(): void {
+    while (this.turns.length > 0 && this.starting.size < this.concurrency) this.turns.shift()!();
+  }
 
   /** True while starts keep failing; the pool does not refill then. */
   get halted(): boolean {
@@ -64,12 +103,14 @@ export class WorkerLauncher {
     this.starting.add(worker);
     const ready = worker.ready.then(() => {
       this.starting.delete(worker);
+      this.nextTurn();
       this.failuresInARow = 0;
       this.options.onStarted({ pid: worker.pid, ms: Date.now() - started, ok: true });
       log.debug({ workerPid: worker.pid, browserPid: worker.browserPid, ms: Date.now() - started }, 'worker started');
       return worker;
     }, async (error: unknown) => {
       this.starting.delete(worker);
+      this.nextTurn();
       const fleetError = toFleetError(error, 'WORKER_START_FAILED');
       if (!this.stopped) {
         this.options.onStarted({ pid: worker.pid, ms: Date.now() - started, ok: false });
@@ -84,6 +125,7 @@ export class WorkerLauncher {
   /** Kills every worker still starting (shutdown). */
   async killStarting(): Promise<void> {
     this.stopped = true;
+    for (const go of this.turns.splice(0)) go();
     await Promise.all([...this.starting].map((worker) => worker.kill()));
   }
 

@@ -5,33 +5,45 @@ import type { WorkerHandle } from '../ipc/worker-handle.ts';
 import type { Logger } from '../log.ts';
 import type { Launch, WorkerLauncher } from './worker-launcher.ts';
 
-/** A pre-started worker waiting for a session. */
+/** A warm worker waiting for a lease: fresh (never served anyone) or recycled (reset after serving `tenant`). */
 export interface PooledWorker extends Launch {
   /** Whether READY arrived. */
   isReady: boolean;
+  /** Whose lease a recycled worker served; it serves only that tenant again. Undefined: fresh, for anyone. */
+  tenant?: string;
+  /** When it joined the pool, ms. */
+  since: number;
+  /** Removes the pool's listeners from the worker once it leaves the pool. */
+  unwatch?: () => void;
 }
 
 /** How the pool is built. */
 export interface PoolOptions {
   launcher: WorkerLauncher;
   log: Logger;
-  /** Root of output directories; pool workers get `pool-<uuid>` under it until they join a session. */
+  /** Root of output directories; pooled workers get `pool-<uuid>` under it until they join a lease. */
   outputRoot: string;
-  /** A pooled worker failed or died (its slot is free again), or became ready (the next may start). */
-  onSlotFreed: () => void;
+  /** A pooled worker failed or died (its slot is free again), or became ready (it can be handed out). */
+  onChange: () => void;
+}
+
+/** A pooled worker may serve `tenant`: it is fresh, or it was recycled after serving the same tenant. */
+function serves(entry: PooledWorker, tenant: string): boolean {
+  return entry.tenant === undefined || entry.tenant === tenant;
 }
 
 /**
- * Workers started ahead of demand, their browser already up, so admitting a session costs an IPC
- * round trip instead of a browser launch. The worker supply decides how many (`add`); the pool only
- * holds them, hands them out (`take`) and forgets the ones that fail or die.
+ * Warm workers, their browser already up, so a lease costs an IPC round trip instead of a browser
+ * launch. The browser supply decides how many (`add`, `trim`) and which worker comes back
+ * (`addRecycled`); the pool only holds them, hands them out (`take`) and forgets the ones that
+ * fail or die.
  */
 export class WorkerPool {
   private readonly entries: PooledWorker[] = [];
 
   constructor(private readonly options: PoolOptions) {}
 
-  /** Pooled workers, starting or ready: each holds a slot of the session cap. */
+  /** Pooled workers, starting or ready: each holds a slot of the browser cap. */
   get size(): number {
     return this.entries.length;
   }
@@ -41,17 +53,12 @@ export class WorkerPool {
     return this.entries.filter((entry) => !entry.isReady).length;
   }
 
-  /** Pooled workers that are ready to serve at once. */
-  get readyCount(): number {
-    return this.entries.filter((entry) => entry.isReady).length;
-  }
-
   /** Live pooled workers, for heartbeats. */
   workers(): WorkerHandle[] {
     return this.entries.filter((entry) => entry.isReady).map((entry) => entry.worker);
   }
 
-  /** Starts one more pooled worker. Returns false when even forking failed. */
+  /** Starts one more fresh worker. Returns false when even forking failed. */
   add(): boolean {
     const outputDir = join(this.options.outputRoot, `pool-${randomUUID()}`);
     let launch: Launch;
@@ -61,52 +68,106 @@ export class WorkerPool {
       rmSync(outputDir, { recursive: true, force: true });
       return false;
     }
-    const entry: PooledWorker = { ...launch, isReady: false };
+    const entry: PooledWorker = { ...launch, isReady: false, since: Date.now() };
     this.entries.push(entry);
     entry.ready.then(() => {
       entry.isReady = true;
-      this.options.onSlotFreed();
+      this.options.onChange();
     }, () => this.forget(entry));
-    // A start that fails is forgotten once the launcher has counted it, so the refill sees the streak.
-    entry.worker.on('exit', () => {
-      if (entry.isReady) this.forget(entry);
-    });
-    entry.worker.on('event', (event) => {
-      if (event.name === 'browser.disconnected' && this.entries.includes(entry)) this.evict(entry.worker, 'lost its browser');
-    });
+    this.watch(entry);
     return true;
   }
 
-  /** Hands out a ready worker, else the one closest to ready; the caller now owns it and its directory. */
-  take(): PooledWorker | undefined {
-    const index = this.entries.findIndex((entry) => entry.isReady && entry.worker.alive);
-    const [entry] = this.entries.splice(index >= 0 ? index : 0, 1);
-    return entry;
+  /** A worker whose lease ended and whose context was reset joins the pool, for `tenant` only. */
+  addRecycled(worker: WorkerHandle, outputDir: string, tenant: string): void {
+    const entry: PooledWorker = { worker, outputDir, ready: Promise.resolve(worker), isReady: true, tenant, since: Date.now() };
+    this.entries.push(entry);
+    this.watch(entry);
+    this.options.onChange();
+  }
+
+  /** Whether a worker could be handed to `tenant` now or once it has started. */
+  hasFor(tenant: string): boolean {
+    return this.entries.some((entry) => serves(entry, tenant) && entry.worker.alive);
+  }
+
+  /**
+   * Hands out a worker for `tenant`: a ready one recycled for it, else a ready fresh one, else a
+   * fresh one still starting. The caller now owns it and its directory.
+   */
+  take(tenant: string): PooledWorker | undefined {
+    const usable = (entry: PooledWorker) => serves(entry, tenant) && entry.worker.alive;
+    const index = [
+      this.entries.findIndex((entry) => usable(entry) && entry.isReady && entry.tenant === tenant),
+      this.entries.findIndex((entry) => usable(entry) && entry.isReady),
+      this.entries.findIndex((entry) => usable(entry)),
+    ].find((i) => i >= 0);
+    return index === undefined ? undefined : this.remove(index);
+  }
+
+  /**
+   * Removes the oldest worker that none of `tenants` may use (recycled for someone else), so its
+   * slot can go to a fresh browser; the caller ends it. Undefined when there is none.
+   */
+  takeForeign(tenants: string[]): PooledWorker | undefined {
+    const index = this.entries.findIndex((entry) => !tenants.some((tenant) => serves(entry, tenant)));
+    return index < 0 ? undefined : this.remove(index);
+  }
+
+  /** Removes the oldest ready workers past `keep`, for the caller to end (the pool shrinks). */
+  takeSurplus(keep: number): PooledWorker[] {
+    const surplus: PooledWorker[] = [];
+    while (this.entries.length > keep) {
+      const index = this.entries.findIndex((entry) => entry.isReady);
+      if (index < 0) break;
+      surplus.push(this.remove(index));
+    }
+    return surplus;
   }
 
   /** Kills a pooled worker that went bad (silent, browser lost); false when `worker` is not pooled. */
   evict(worker: WorkerHandle, why = 'stopped answering heartbeats'): boolean {
     const entry = this.entries.find((e) => e.worker === worker);
     if (!entry) return false;
-    this.options.log.warn({ workerPid: worker.pid }, `pre-started worker ${why}; killed`);
+    this.options.log.warn({ workerPid: worker.pid }, `pooled worker ${why}; killed`);
     void worker.kill();
     return true;
   }
 
-  /** Kills every pooled worker and removes their directories (shutdown). */
-  async drain(): Promise<void> {
-    const entries = this.entries.splice(0);
-    await Promise.all(entries.map(async (entry) => {
-      await entry.worker.kill();
-      rmSync(entry.outputDir, { recursive: true, force: true });
-    }));
+  /** Removes every pooled worker for the caller to end (shutdown). */
+  takeAll(): PooledWorker[] {
+    const all: PooledWorker[] = [];
+    while (this.entries.length) all.push(this.remove(0));
+    return all;
+  }
+
+  private remove(index: number): PooledWorker {
+    const [entry] = this.entries.splice(index, 1);
+    entry.unwatch?.();
+    return entry;
+  }
+
+  private watch(entry: PooledWorker): void {
+    // A start that fails is forgotten once the launcher has counted it, so the refill sees the streak.
+    const onExit = () => {
+      if (entry.isReady) this.forget(entry);
+    };
+    const onEvent = (event: { name: string }) => {
+      if (event.name === 'browser.disconnected' && this.entries.includes(entry)) this.evict(entry.worker, 'lost its browser');
+    };
+    entry.worker.on('exit', onExit);
+    entry.worker.on('event', onEvent);
+    entry.unwatch = () => {
+      entry.worker.off('exit', onExit);
+      entry.worker.off('event', onEvent);
+    };
   }
 
   private forget(entry: PooledWorker): void {
     const index = this.entries.indexOf(entry);
     if (index < 0) return; // taken, or already forgotten
-    this.entries.splice(index, 1);
+    this.remove(index);
     rmSync(entry.outputDir, { recursive: true, force: true });
-    this.options.onSlotFreed();
+    this.options.onChange();
   }
 }

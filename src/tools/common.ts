@@ -8,6 +8,7 @@ const close = defineTool({
   input: z.object({}),
   annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: true },
   ignoresModalState: true,
+  releasesBrowser: true,
   async handle(ctx, _args, response) {
     await ctx.closeBrowser();
     response.addResult('Browser closed. The next tool call opens a new one.');

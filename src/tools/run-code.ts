@@ -21,6 +21,7 @@ const runCode = defineTool({
   }),
   annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: true },
   capability: 'unsafe-code',
+  taints: 'it ran browser_run_code_unsafe',
   timeoutMs: (_args, deadlines) => deadlines.timeoutNavigation,
   async handle(ctx, args, response) {
     const code = args.filename ? await readFile(ctx.inputPath(args.filename), 'utf8') : args.code;

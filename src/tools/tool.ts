@@ -116,6 +116,13 @@ export interface Tool<Input extends z.ZodObject = z.ZodObject> {
   clearsModalState?: ModalState['type'];
   /** Runs whatever modal state is open (closing the browser, switching tabs). */
   ignoresModalState?: boolean;
+  /**
+   * Ends the caller's browser (browser_close): the supervisor releases the lease, so its worker
+   * is recycled and its slot freed, instead of calling the worker; the next call gets a browser.
+   */
+  releasesBrowser?: boolean;
+  /** Why a worker that ran this tool must never serve another lease (it ran unsafe code), if so. */
+  taints?: string;
   handle(ctx: ToolContext, args: z.output<Input>, response: Response): Promise<void>;
 }
 
