@@ -190,7 +190,6 @@ export class BrowserSupply {
         }
         const worker = await this.fill(grant, outputDir, log);
         if (worker) {
-          this.leased++;
           const how: AcquiredHow = 'slot' in grant ? 'cold' : grant.entry.tenant === undefined ? 'warm' : 'recycled';
           return { worker, how, waitedMs };
         }
@@ -219,12 +218,19 @@ export class BrowserSupply {
     return this.used < this.options.config.maxBrowsers && !this.options.lowMemory();
   }
 
-  /** Turns a grant into a worker bound to `outputDir`; undefined when a pooled worker failed to join. */
-  private async fill(grant: Grant, outputDir: string, log: Logger): Promise<WorkerHandle | undefined> {
+  /**
+   * Turns a grant into a worker bound to `outputDir`, held by a lease from then on (`leased`
+   * counts it in the same turn, so no slot is ever counted twice or not at all); undefined when a
+   * pooled worker failed to join.
+   */
+  private async fill(grant: Grant, outputDir: string, log: Logger, leases = true): Promise<WorkerHandle | undefined> {
+    let worker: WorkerHandle | undefined;
     try {
-      return 'slot' in grant ? await this.launcher.launchPaced(outputDir, log) : await this.bind(grant.entry, outputDir, log);
+      worker = 'slot' in grant ? await this.launcher.launchPaced(outputDir, log) : await this.bind(grant.entry, outputDir, log);
+      return worker;
     } finally {
       this.opening--;
+      if (worker && leases) this.leased++;
       this.pump();
     }
   }
@@ -254,7 +260,7 @@ export class BrowserSupply {
       const entry = this.pool.take(tenant);
       if (!entry) return this.launcher.launchPaced(outputDir, log);
       this.opening++;
-      const worker = await this.fill({ entry }, outputDir, log);
+      const worker = await this.fill({ entry }, outputDir, log, false);
       if (worker) return worker;
     }
   }
@@ -327,13 +333,15 @@ export class BrowserSupply {
   /**
    * Hands free slots and warm workers to waiting calls, oldest first; at the cap with calls still
    * waiting, gives up a pooled worker none of them may use, else reclaims a long-idle lease; then
-   * tops the pool up toward its target. The pool starts one worker at a time, never while a lease
-   * waits for a cold start, and not while a burst of sessions holds refills off (RefillHold): a
-   * browser launch competes with the sessions the burst just admitted for the CPU.
+   * tops the pool up toward its target, counting the leases that will come back recycled, so a
+   * steady churn of sessions runs on recycled workers without a browser launch per session. The
+   * pool starts one worker at a time, never while a lease waits for a cold start, and not while a
+   * burst of sessions holds refills off (RefillHold): a browser launch competes with the sessions
+   * the burst just admitted for the CPU.
    */
   pump(): void {
     if (this.stopped) return;
-    const { maxBrowsers, minFreeMemoryMb } = this.options.config;
+    const { maxBrowsers, minFreeMemoryMb, recycle } = this.options.config;
     for (const waiter of this.queue.list()) {
       const entry = this.pool.take(waiter.tenant);
       if (entry) {
@@ -367,7 +375,9 @@ export class BrowserSupply {
       return;
     }
     const roomFor = () => this.options.freeMemory() - minFreeMemoryMb * 1048576 >= BYTES_PER_BROWSER;
-    while (this.queue.length === 0 && this.pool.size < this.poolTarget() && this.pool.startingCount === 0 && this.launcher.idle
+    // Leases come back warm when they end (recycling): a fresh start is owed only for what they will not cover.
+    const returning = recycle === 'same-token' ? this.leased + this.opening + this.closing : 0;
+    while (this.queue.length === 0 && this.pool.size + returning < this.poolTarget() && this.pool.startingCount === 0 && this.launcher.idle
       && this.used < maxBrowsers && !this.launcher.halted && roomFor()) {
       if (!this.pool.add()) break;
     }

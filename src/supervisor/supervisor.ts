@@ -141,6 +141,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return [...this.leases.values()];
   }
 
+  /** Ready workers in the pool, for /sessions and tests. */
+  poolWorkers(): WorkerHandle[] {
+    return this.supply.pool.workers();
+  }
+
   /** Warm workers in the pool, starting or ready. */
   get poolSize(): number {
     return this.supply.pool.size;

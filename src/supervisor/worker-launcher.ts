@@ -103,19 +103,19 @@ export class WorkerLauncher {
     this.starting.add(worker);
     const ready = worker.ready.then(() => {
       this.starting.delete(worker);
-      this.nextTurn();
       this.failuresInARow = 0;
       this.options.onStarted({ pid: worker.pid, ms: Date.now() - started, ok: true });
       log.debug({ workerPid: worker.pid, browserPid: worker.browserPid, ms: Date.now() - started }, 'worker started');
+      this.nextTurn();
       return worker;
     }, async (error: unknown) => {
       this.starting.delete(worker);
-      this.nextTurn();
       const fleetError = toFleetError(error, 'WORKER_START_FAILED');
       if (!this.stopped) {
         this.options.onStarted({ pid: worker.pid, ms: Date.now() - started, ok: false });
         this.failed(log, fleetError);
       }
+      this.nextTurn();
       await worker.kill();
       throw new FleetError('WORKER_START_FAILED', `could not start a browser worker: ${fleetError.message}`);
     });

@@ -31,3 +31,13 @@ export function record<E extends keyof SupervisorEvents>(server: TestServer, eve
   server.supervisor.on(event, ((payload: SupervisorEvents[E][0]) => seen.push(payload)) as never);
   return seen;
 }
+
+/** The PID of the worker serving session `id`'s browser, once a call gave it one. */
+export function workerPid(server: TestServer, id: string): number | undefined {
+  return server.supervisor.get(id)?.browser?.worker.pid;
+}
+
+/** PIDs of the workers waiting warm in the pool. */
+export function pooledPids(server: TestServer): number[] {
+  return server.supervisor.poolWorkers().map((worker) => worker.pid);
+}

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { connectClient, resultText, type TestClient } from '../helpers/client.ts';
 import { isAlive, waitUntil } from '../helpers/processes.ts';
 import type { TestServer } from '../helpers/server.ts';
-import { record, startFixtureServer } from './fixture-server.ts';
+import { record, startFixtureServer, workerPid as pidOf } from './fixture-server.ts';
 
 const LOST = /page state \(open tabs, navigation history, cookies, storage\) was lost/;
 
@@ -13,8 +13,9 @@ describe('faults under a call (fixture workers)', () => {
   let bystander: TestClient;
 
   before(async () => {
-    server = await startFixtureServer({ timeoutAction: 500, maxSessions: 4 });
+    server = await startFixtureServer({ timeoutAction: 500, maxBrowsers: 4 });
     [client, bystander] = await Promise.all([connectClient(server.url), connectClient(server.url)]);
+    await Promise.all([client.call('browser_snapshot'), bystander.call('browser_snapshot')]);
   });
   after(async () => {
     await client?.close();
@@ -22,7 +23,7 @@ describe('faults under a call (fixture workers)', () => {
     await server?.close();
   });
 
-  const workerPid = (c: TestClient) => server.supervisor.get(c.sessionId)!.worker.pid;
+  const workerPid = (c: TestClient) => pidOf(server, c.sessionId)!;
 
   async function assertNextResultTellsStateLost(): Promise<void> {
     const next = await client.call('browser_snapshot');
@@ -35,14 +36,15 @@ describe('faults under a call (fixture workers)', () => {
   test('a worker that exits mid-call: the call says so, and the session goes on with a fresh worker', async () => {
     const before = workerPid(client);
     const other = workerPid(bystander);
-    const faulted = record(server, 'session.faulted');
+    const faulted = record(server, 'browser.faulted');
     const result = await client.call('browser_evaluate', { function: 'exit' });
     assert.equal(result.isError, true);
     assert.match(resultText(result), /The session's worker process exited with code 3 while browser_evaluate was running\. A fresh browser was started/);
     assert.match(resultText(result), /\[WORKER_CRASHED\]/);
     assert.ok(!isAlive(before));
     assert.notEqual(workerPid(client), before, 'same session id, new worker');
-    assert.deepEqual(faulted, [{ id: client.sessionId, code: 'WORKER_CRASHED', recovered: true }], 'reported to listeners (metrics)');
+    const lease = server.supervisor.get(client.sessionId)!.browser!;
+    assert.deepEqual(faulted, [{ id: lease.id, sessionId: client.sessionId, code: 'WORKER_CRASHED', recovered: true }], 'reported to listeners (metrics)');
     await assertNextResultTellsStateLost();
     assert.equal(workerPid(bystander), other, 'the other session kept its worker');
     assert.match(resultText(await bystander.call('browser_snapshot')), /ok from/);
@@ -106,13 +108,14 @@ describe('a session that keeps failing', () => {
 
   test('after three replacements in a row the fourth failure closes the session and the client gets 404', async () => {
     const client = await connectClient(server.url);
-    const faulted = record(server, 'session.faulted');
+    await client.call('browser_snapshot');
+    const faulted = record(server, 'browser.faulted');
     const pids: number[] = [];
     for (let i = 0; i < 3; i++) {
-      pids.push(server.supervisor.get(client.sessionId)!.worker.pid);
+      pids.push(pidOf(server, client.sessionId)!);
       assert.match(resultText(await client.call('browser_evaluate', { function: 'exit' })), /A fresh browser was started/);
     }
-    pids.push(server.supervisor.get(client.sessionId)!.worker.pid);
+    pids.push(pidOf(server, client.sessionId)!);
     const last = await client.call('browser_evaluate', { function: 'exit' });
     assert.match(resultText(last), /The session was closed because its browser failed 4 times in a row; start a new session/);
     assert.equal(server.supervisor.size, 0);

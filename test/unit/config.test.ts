@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CommanderError } from 'commander';
-import { buildProgram, ConfigError, configSchema, defaultMaxSessions, loadConfig } from '../../src/config.ts';
+import { buildProgram, ConfigError, configSchema, defaultMaxBrowsers, defaultPrewarm, loadConfig, parseConfig } from '../../src/config.ts';
 
 let dir: string;
 let fileCount = 0;
@@ -160,13 +160,34 @@ describe('config --help', () => {
     assert.match(describe('--timeout-action'), /\(default: 5000\)/);
     assert.match(describe('--idle-timeout'), /\(default: 1800000\)/);
     assert.match(describe('--no-auth'), /\(default: false\)/);
-    assert.match(describe('--max-sessions'), new RegExp(`; ${defaultMaxSessions()} here\\)`));
+    assert.match(describe('--max-sessions'), /\(default: 1000\)/);
+    assert.match(describe('--max-browsers'), new RegExp(`; ${defaultMaxBrowsers()} here\\)`));
+    assert.match(describe('--prewarm'), new RegExp(`; ${defaultPrewarm()} here\\)`));
+    assert.match(describe('--recycle'), /\(default: same-token\)/);
+    assert.match(describe('--reclaim-idle-after'), /\(default: 60000\)/);
   });
 });
 
-test('default session cap: memory at 300 MB a session, at most 4 x cores, at least 2', () => {
+test('default browser cap: memory above a tenth (at least 1 GiB) at 250 MB a browser, not capped by cores, at least 2', () => {
   const gib = 1024 ** 3;
-  assert.equal(defaultMaxSessions(24 * gib, 2), 8);
-  assert.equal(defaultMaxSessions(1 * gib, 8), 3);
-  assert.equal(defaultMaxSessions(0.25 * gib, 8), 2);
+  assert.equal(defaultMaxBrowsers(24 * gib), Math.floor((24 * gib * 0.9) / (250 * 1024 ** 2)));
+  assert.equal(defaultMaxBrowsers(24 * gib), 88);
+  assert.equal(defaultMaxBrowsers(4 * gib), 12);
+  assert.equal(defaultMaxBrowsers(1 * gib), 2);
+});
+
+test('default warm pool floor: a browser per 3 GiB, 1 to 8', () => {
+  const gib = 1024 ** 3;
+  assert.equal(defaultPrewarm(24 * gib), 8);
+  assert.equal(defaultPrewarm(64 * gib), 8);
+  assert.equal(defaultPrewarm(8 * gib), 2);
+  assert.equal(defaultPrewarm(2 * gib), 1);
+});
+
+test('the warm pool ceiling is at least the floor and at most the browser cap', () => {
+  assert.equal(parseConfig({ prewarm: 2 }).prewarmMax, 16);
+  assert.equal(parseConfig({ prewarm: 20, maxBrowsers: 40 }).prewarmMax, 20, 'a floor above the default ceiling lifts it');
+  assert.equal(parseConfig({ prewarm: 2, prewarmMax: 30, maxBrowsers: 10 }).prewarmMax, 10);
+  assert.equal(parseConfig({ prewarm: 12, maxBrowsers: 10 }).prewarm, 10, 'the floor is capped too');
+  assert.throws(() => parseConfig({ recycle: 'always' }), /--recycle/);
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { RefillHold } from '../../src/supervisor/worker-supply.ts';
+import { RefillHold } from '../../src/supervisor/browser-supply.ts';
 
 describe('RefillHold (--prewarm-delay)', () => {
   test('nothing taken yet: a refill may start at once', () => {
