@@ -21,12 +21,12 @@ export function defaultMaxBrowsers(totalBytes = totalmem()): number {
 }
 
 /**
- * Default warm pool floor: one browser for every 3 GiB of memory, 1 to 8. Warm browsers cost
+ * Default warm pool floor: one browser for every 3 GiB of memory (rounded), 1 to 8. Warm browsers cost
  * memory only (about 175 MB each, no CPU while idle), and a burst of sessions finds them ready
  * instead of waiting for browser launches, which take most of a core each.
  */
 export function defaultPrewarm(totalBytes = totalmem()): number {
-  return Math.max(1, Math.min(8, Math.floor(totalBytes / (3 * 1024 ** 3))));
+  return Math.max(1, Math.min(8, Math.round(totalBytes / (3 * 1024 ** 3))));
 }
 
 type Kind = 'string' | 'int' | 'boolean' | 'list';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -176,11 +176,12 @@ test('default browser cap: memory above a tenth (at least 1 GiB) at 250 MB a bro
   assert.equal(defaultMaxBrowsers(1 * gib), 2);
 });
 
-test('default warm pool floor: a browser per 3 GiB, 1 to 8', () => {
+test('default warm pool floor: a browser per 3 GiB (rounded), 1 to 8', () => {
   const gib = 1024 ** 3;
   assert.equal(defaultPrewarm(24 * gib), 8);
   assert.equal(defaultPrewarm(64 * gib), 8);
-  assert.equal(defaultPrewarm(8 * gib), 2);
+  assert.equal(defaultPrewarm(23.4 * gib), 8, 'a machine sold as 24 GiB');
+  assert.equal(defaultPrewarm(8 * gib), 3);
   assert.equal(defaultPrewarm(2 * gib), 1);
 });
 
@@ -190,4 +191,15 @@ test('the warm pool ceiling is at least the floor and at most the browser cap', 
   assert.equal(parseConfig({ prewarm: 2, prewarmMax: 30, maxBrowsers: 10 }).prewarmMax, 10);
   assert.equal(parseConfig({ prewarm: 12, maxBrowsers: 10 }).prewarm, 10, 'the floor is capped too');
   assert.throws(() => parseConfig({ recycle: 'always' }), /--recycle/);
+});
+
+test('docs/configuration.md lists every option with the default --help shows', () => {
+  const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8').split('## Every option')[1];
+  for (const option of buildProgram().options.filter((o) => !o.hidden)) {
+    const shown = option.description.match(/\(default: (.*?)\) \[env/)![1];
+    const row = doc.split('\n').find((line) => line.startsWith(`| \`${option.long}\` |`));
+    assert.ok(row, `${option.long} has a row`);
+    // Defaults computed from this machine's memory differ between machines; the rule before "; N here" is what the doc states.
+    assert.ok(row.includes(shown.replace(/; \d+ here$/, '').replace(/\|/g, '\\|')), `${option.long}: the row shows "${shown}"`);
+  }
 });
