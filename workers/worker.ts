@@ -19,12 +19,15 @@ let session: BrowserSession | undefined;
 const running = new Map<number, AbortController>();
 
 async function exitSoon(code: number, removeFiles = false): Promise<never> {
-  // The browser dies with this process anyway (pipe transport); closing first is only politeness.
-  const timer = setTimeout(() => process.exit(code), 2000);
-  timer.unref();
+  const exit = () => {
+    if (removeFiles) removeSessionFiles();
+    process.exit(code);
+  };
+  // The browser dies with this process anyway (pipe transport); closing first is only politeness,
+  // and a browser still launching may never answer it.
+  setTimeout(exit, 2000).unref();
   await session?.close();
-  if (removeFiles) removeSessionFiles();
-  process.exit(code);
+  return exit();
 }
 
 /** Nobody is left to remove this worker's files (the front died, perhaps by SIGKILL): do it here. */

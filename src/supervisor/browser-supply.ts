@@ -126,6 +126,8 @@ export class BrowserSupply {
   /** Acquisitions under way, granted or waiting. */
   private acquiring = 0;
   private stopped = false;
+  /** When the last acquisition began: the pool keeps its surplus until a quiet period has passed. */
+  private lastAcquiredAt = 0;
   private refillTimer?: NodeJS.Timeout;
   private tickTimer?: NodeJS.Timeout;
 
@@ -172,7 +174,8 @@ export class BrowserSupply {
   async acquire(tenant: string, outputDir: string, log: Logger, signal?: AbortSignal): Promise<Acquired> {
     if (this.stopped) throw new FleetError('SHUTTING_DOWN', 'the server is shutting down');
     this.acquiring++;
-    this.demand.sample(Date.now(), this.acquiring + this.options.recentLeases(BURST_WINDOW_MS));
+    this.lastAcquiredAt = Date.now();
+    this.demand.sample(this.lastAcquiredAt, this.acquiring + this.options.recentLeases(BURST_WINDOW_MS));
     let waitedMs = 0;
     try {
       for (;;) {
@@ -314,9 +317,14 @@ export class BrowserSupply {
     return mb > limit ? `it grew to ${mb} MB (--recycle-max-memory-mb ${limit})` : undefined;
   }
 
-  /** Whether a recycled worker of `tenant` should stay warm: the pool is below its size, or a call of that tenant waits. */
+  /**
+   * Whether a recycled worker of `tenant` should stay warm: the pool is below its ceiling, or a
+   * call of that tenant waits. Up to the ceiling, not the target: under churn the next session
+   * takes it back, where retiring it would cost a browser launch for the refill. The surplus goes
+   * after a quiet period (`tick`).
+   */
   private wanted(tenant: string): boolean {
-    return this.pool.size < this.poolTarget() || this.queue.list().some((waiter) => waiter.tenant === tenant);
+    return this.pool.size < this.options.config.prewarmMax || this.queue.list().some((waiter) => waiter.tenant === tenant);
   }
 
   /** Closes a worker that is no lease's, holding its slot until it is gone. */
@@ -333,15 +341,13 @@ export class BrowserSupply {
   /**
    * Hands free slots and warm workers to waiting calls, oldest first; at the cap with calls still
    * waiting, gives up a pooled worker none of them may use, else reclaims a long-idle lease; then
-   * tops the pool up toward its target, counting the leases that will come back recycled, so a
-   * steady churn of sessions runs on recycled workers without a browser launch per session. The
-   * pool starts one worker at a time, never while a lease waits for a cold start, and not while a
-   * burst of sessions holds refills off (RefillHold): a browser launch competes with the sessions
-   * the burst just admitted for the CPU.
+   * tops the pool up toward its target. The pool starts one worker at a time, never while a lease
+   * waits for a cold start, and not while a burst of sessions holds refills off (RefillHold): a
+   * browser launch competes with the sessions the burst just admitted for the CPU.
    */
   pump(): void {
     if (this.stopped) return;
-    const { maxBrowsers, minFreeMemoryMb, recycle } = this.options.config;
+    const { maxBrowsers, minFreeMemoryMb } = this.options.config;
     for (const waiter of this.queue.list()) {
       const entry = this.pool.take(waiter.tenant);
       if (entry) {
@@ -375,17 +381,16 @@ export class BrowserSupply {
       return;
     }
     const roomFor = () => this.options.freeMemory() - minFreeMemoryMb * 1048576 >= BYTES_PER_BROWSER;
-    // Leases come back warm when they end (recycling): a fresh start is owed only for what they will not cover.
-    const returning = recycle === 'same-token' ? this.leased + this.opening + this.closing : 0;
-    while (this.queue.length === 0 && this.pool.size + returning < this.poolTarget() && this.pool.startingCount === 0 && this.launcher.idle
+    while (this.queue.length === 0 && this.pool.size < this.poolTarget() && this.pool.startingCount === 0 && this.launcher.idle
       && this.used < maxBrowsers && !this.launcher.halted && roomFor()) {
       if (!this.pool.add()) break;
     }
   }
 
-  /** Once a second: the pool shrinks toward its target after a quiet period; waiters get another look. */
+  /** Once a second: past a quiet period the pool shrinks to its target; waiters get another look. */
   private tick(): void {
-    for (const entry of this.pool.takeSurplus(this.poolTarget())) {
+    const quiet = Date.now() - this.lastAcquiredAt >= this.options.config.prewarmShrinkAfter;
+    for (const entry of quiet ? this.pool.takeSurplus(this.poolTarget()) : []) {
       this.options.log.debug({ workerPid: entry.worker.pid }, 'warm pool shrinks: worker retired');
       rmSync(entry.outputDir, { recursive: true, force: true });
       void this.retire(entry.worker);

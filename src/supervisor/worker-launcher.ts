@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { Config } from '../config.ts';
 import { FleetError, toFleetError } from '../errors.ts';
@@ -94,7 +93,7 @@ export class WorkerLauncher {
     const started = Date.now();
     let worker: WorkerHandle;
     try {
-      mkdirSync(outputDir, { recursive: true, mode: 0o700 });
+      // The worker makes `outputDir` itself: a front that dies before the worker heard of it leaves none behind.
       worker = new WorkerHandle({ settings: { ...this.settings(outputDir), warmUp: options.warmUp }, log, program, startTimeout: config.workerStartTimeout });
     } catch (error) {
       this.failed(log, toFleetError(error, 'WORKER_START_FAILED'));

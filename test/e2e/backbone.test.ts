@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { browserOf, nextEvent, sessionInfo } from '../helpers/browsers.ts';
 import { connectClient, refFor, resultText, type TestClient } from '../helpers/client.ts';
 import type { PageServer } from '../helpers/pages.ts';
 import { isAlive, waitUntil } from '../helpers/processes.ts';
@@ -61,12 +62,24 @@ describe('backbone: one session end to end', () => {
   });
 
   test('browser_close closes the browser and the next call opens a fresh one', async () => {
+    const lease = await browserOf(server, client.sessionId);
+    const ended = nextEvent(server, 'browser.ended', (e) => e.id === lease.id);
     const closed = await client.call('browser_close');
-    assert.notEqual(closed.isError, true);
-    const [before] = await server.supervisor.list();
-    assert.equal(before.pages, 0, 'no pages after close');
+    assert.notEqual(closed.isError, true, resultText(closed));
+    assert.match(resultText(closed), /Browser closed\. The next tool call opens a new one\./);
+    assert.equal((await ended).reason, 'closed');
+    const after = await sessionInfo(server, client.sessionId);
+    assert.ok(after, 'the session goes on without a browser');
+    assert.equal(after.browser, null, 'no browser after close');
+    const again = await client.call('browser_close');
+    assert.notEqual(again.isError, true, resultText(again));
+    assert.match(resultText(again), /No browser is open/, 'a second close has nothing to close');
+
     const text = await client.text('browser_navigate', { url: `${pages.url}/form` });
     assert.match(text, /Page Title: Form/);
+    const fresh = await browserOf(server, client.sessionId);
+    assert.notEqual(fresh.id, lease.id, 'the next call got a new lease');
+    assert.equal(fresh.pages, 1);
   });
 });
 
@@ -74,7 +87,8 @@ describe('backbone: HTTP session rules', () => {
   let server: TestServer;
 
   before(async () => {
-    server = await startTestServer();
+    // Ending a session here must take its worker and browser with it: no recycling into a warm pool.
+    server = await startTestServer({ recycle: 'never' });
   });
 
   after(async () => {
@@ -126,7 +140,8 @@ describe('backbone: HTTP session rules', () => {
 
   test('after DELETE the worker and browser are gone and the id answers 404', async () => {
     const client = await connectClient(server.url);
-    const [info] = await server.supervisor.list();
+    await client.call('browser_snapshot'); // the first call gives the session its browser
+    const info = await browserOf(server, client.sessionId);
     assert.ok(info.workerPid && info.browserPid, 'worker and browser PIDs are known');
     assert.ok(isAlive(info.workerPid) && isAlive(info.browserPid!));
     await client.close();

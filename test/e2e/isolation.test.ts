@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { browserOf } from '../helpers/browsers.ts';
 import { connectClient, type TestClient } from '../helpers/client.ts';
 import { startPageServer, type PageServer } from '../helpers/pages.ts';
 import { isAlive, waitUntil } from '../helpers/processes.ts';
@@ -11,7 +12,8 @@ let pages: PageServer;
 before(async () => {
   pages = await startPageServer();
   pages.route('/', '<!doctype html><title>Shared origin</title><p>same origin for everyone</p>');
-  server = await startTestServer({ maxSessions: 4 });
+  // Ending a session must take its worker and browser with it here: no recycling.
+  server = await startTestServer({ maxBrowsers: 4, recycle: 'never' });
 });
 
 after(async () => {
@@ -37,21 +39,21 @@ test('4 concurrent sessions on one origin see none of each other\'s storage or c
       assert.deepEqual(value, { storage: [['owner', `client-${i}`]], cookie: `owner=client-${i}` }, `session ${i} sees only its own data`);
     });
 
-    const sessions = await server.supervisor.list();
-    assert.equal(sessions.length, 4);
-    const workerPids = new Set(sessions.map((s) => s.workerPid));
-    const browserPids = new Set(sessions.map((s) => s.browserPid));
+    const browsers = await Promise.all(clients.map((client) => browserOf(server, client.sessionId)));
+    assert.equal(server.supervisor.size, 4);
+    const workerPids = new Set(browsers.map((b) => b.workerPid));
+    const browserPids = new Set(browsers.map((b) => b.browserPid));
     assert.equal(workerPids.size, 4, 'each session has its own worker process');
     assert.equal(browserPids.size, 4, 'each session has its own browser process');
-    for (const s of sessions) {
-      assert.ok(s.browserPid && isAlive(s.browserPid) && isAlive(s.workerPid));
-      assert.ok(!workerPids.has(s.browserPid!), 'browser and worker are different processes');
-      assert.notEqual(s.workerPid, process.pid, 'workers are not the front process');
+    for (const b of browsers) {
+      assert.ok(b.browserPid && isAlive(b.browserPid) && isAlive(b.workerPid));
+      assert.ok(!workerPids.has(b.browserPid!), 'browser and worker are different processes');
+      assert.notEqual(b.workerPid, process.pid, 'workers are not the front process');
     }
   } finally {
-    const sessions = await server.supervisor.list();
+    const browsers = (await server.supervisor.list()).flatMap((s) => (s.browser ? [s.browser] : []));
     await Promise.all(clients.map((client) => client.close()));
-    const pids = sessions.flatMap((s) => [s.workerPid, s.browserPid!]);
+    const pids = browsers.flatMap((b) => [b.workerPid, b.browserPid!]);
     assert.ok(await waitUntil(() => pids.every((pid) => !isAlive(pid)), 8000), 'every worker and browser exited after DELETE');
   }
 });

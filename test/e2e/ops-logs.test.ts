@@ -40,6 +40,7 @@ describe('logs: JSON lines about a session carry its sessionId', () => {
   test('the lines of the session\'s life all carry its sessionId', () => {
     const about = server.logs.filter((l) => JSON.stringify(l).includes(sessionId));
     assert.ok(about.some((l) => l.msg === 'session opened'), 'the open is logged');
+    assert.ok(about.some((l) => l.msg === 'browser acquired'), 'its first call getting a browser is logged');
     assert.ok(about.some((l) => l.msg === 'session ended'), 'the end is logged');
     for (const line of about) assert.equal(line.sessionId, sessionId, `line carries sessionId: ${JSON.stringify(line)}`);
   });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import type { SessionInfo } from '../../src/supervisor/session-types.ts';
+import type { BrowserInfo, SessionInfo } from '../../src/supervisor/session-types.ts';
+import { nextEvent } from '../helpers/browsers.ts';
 import { connectClient, resultText, type TestClient } from '../helpers/client.ts';
 import { startPageServer, type PageServer } from '../helpers/pages.ts';
 import { descendants, isAlive, waitUntil } from '../helpers/processes.ts';
@@ -20,7 +21,7 @@ describe('faults with real browsers: one session fails, the others never notice'
     pages.route('/victim', '<!doctype html><title>Victim</title><p>victim page</p>');
     pages.route('/bystander', '<!doctype html><title>Bystander</title><p>bystander page</p>');
     pages.route('/spinner', '<!doctype html><title>Spinner</title><p>spins later</p>');
-    server = await startTestServer({ timeoutAction: 2000, maxSessions: 4 });
+    server = await startTestServer({ timeoutAction: 2000, maxBrowsers: 4 });
     [victim, bystander] = await Promise.all([connectClient(server.url), connectClient(server.url)]);
     await bystander.call('browser_navigate', { url: `${pages.url}/bystander` });
   });
@@ -31,13 +32,21 @@ describe('faults with real browsers: one session fails, the others never notice'
     await pages?.close();
   });
 
-  async function info(client: TestClient): Promise<SessionInfo> {
+  async function session(client: TestClient): Promise<SessionInfo | undefined> {
     const { sessions } = await (await fetch(`${server.url}/sessions`)).json() as { sessions: SessionInfo[] };
-    return sessions.find((s) => s.id === client.sessionId)!;
+    return sessions.find((s) => s.id === client.sessionId);
   }
 
-  async function bystanderUnharmed(before: SessionInfo): Promise<void> {
+  /** The client's browser as GET /sessions shows it; the client has made its first call. */
+  async function info(client: TestClient): Promise<BrowserInfo> {
+    const browser = (await session(client))?.browser;
+    assert.ok(browser, `session ${client.sessionId} has a browser`);
+    return browser;
+  }
+
+  async function bystanderUnharmed(before: BrowserInfo): Promise<void> {
     const now = await info(bystander);
+    assert.equal(now.id, before.id, 'the other session kept its browser lease');
     assert.equal(now.workerPid, before.workerPid, 'the other session kept its worker');
     assert.equal(now.browserPid, before.browserPid, 'the other session kept its browser');
     assert.match(await bystander.text('browser_evaluate', { function: '() => location.pathname + " " + document.title' }), /"\/bystander Bystander"/);
@@ -90,17 +99,20 @@ describe('faults with real browsers: one session fails, the others never notice'
     const before = await info(victim);
     const oldBrowser = [before.browserPid!, ...descendants(before.browserPid!)];
     const slow = victim.call('browser_evaluate', { function: '() => new Promise((resolve) => setTimeout(resolve, 10000))' });
-    assert.ok(await waitUntil(async () => (await info(victim)).inFlight === 1));
+    assert.ok(await waitUntil(async () => (await session(victim))?.inFlight === 1));
+    const faulted = nextEvent(server, 'browser.faulted', (e) => e.id === before.id);
     process.kill(before.browserPid!, 'SIGKILL');
 
     const result = await slow;
     assert.equal(result.isError, true);
     assert.match(resultText(result), /The session's browser process exited unexpectedly while browser_evaluate was running\. A fresh browser was started/);
     assert.match(resultText(result), /\[BROWSER_CRASHED\]/);
+    assert.deepEqual(await faulted, { id: before.id, sessionId: victim.sessionId, code: 'BROWSER_CRASHED', recovered: true });
     assert.ok(await waitUntil(() => oldBrowser.every((pid) => !isAlive(pid)), 5000), 'the old browser and its children are gone');
     assert.ok(!isAlive(before.workerPid), 'its worker was replaced too');
 
     const after = await info(victim);
+    assert.equal(after.id, before.id, 'the same lease goes on');
     assert.ok(after.browserPid && isAlive(after.browserPid) && after.browserPid !== before.browserPid);
     const next = await victim.call('browser_snapshot');
     assert.match(resultText(next), /^### Notice\n- This session's browser was replaced because the session's browser process exited unexpectedly/);
@@ -114,14 +126,16 @@ describe('faults with real browsers: one session fails, the others never notice'
     const before = await info(victim);
     const oldTree = [before.workerPid, ...descendants(before.workerPid)];
     assert.ok(oldTree.includes(before.browserPid!));
-    const oldTempDir = server.supervisor.get(victim.sessionId)!.worker.tempDir;
+    const oldTempDir = server.supervisor.get(victim.sessionId)!.browser!.worker.tempDir;
     assert.ok(readdirSync(oldTempDir).some((name) => name.startsWith('playwright')), 'the browser profile lives in the worker\'s own temp dir');
+    const faulted = nextEvent(server, 'browser.faulted', (e) => e.id === before.id);
     process.kill(before.workerPid, 'SIGKILL');
 
     assert.ok(await waitUntil(async () => {
-      const now = await info(victim);
-      return now !== undefined && now.workerPid !== before.workerPid && now.browserPid !== undefined;
-    }, 20_000), 'the session has a fresh worker and browser');
+      const now = (await session(victim))?.browser;
+      return now !== undefined && now !== null && now.id === before.id && now.workerPid !== before.workerPid && now.browserPid !== undefined;
+    }, 20_000), 'the session\'s lease has a fresh worker and browser');
+    assert.deepEqual(await faulted, { id: before.id, sessionId: victim.sessionId, code: 'WORKER_CRASHED', recovered: true });
     assert.ok(await waitUntil(() => oldTree.every((pid) => !isAlive(pid)), 5000), 'the dead worker left no browser or helper behind');
     assert.ok(await waitUntil(() => !existsSync(oldTempDir), 5000), 'its browser profile and temp files were removed');
 

@@ -55,6 +55,23 @@ async function startCli(args: string[]): Promise<Cli> {
   return { process: child, url, logs, exited };
 }
 
+/** The value of one sample line of the CLI's /metrics, e.g. `browser_fleet_browsers_warm`; undefined when absent. */
+async function metric(url: string, series: string): Promise<number | undefined> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+/** The TMPDIR a worker process was given (its browser inherits it), or undefined for any other process. */
+function workerTempDir(pid: number): string | undefined {
+  try {
+    const dir = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').find((v) => v.startsWith('TMPDIR='))?.slice(7);
+    return dir?.includes('browser-fleet-worker-') ? dir : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 async function sessions(url: string): Promise<SessionInfo[]> {
   return (await (await fetch(`${url}/sessions`)).json() as { sessions: SessionInfo[] }).sessions;
 }
@@ -64,7 +81,8 @@ test('SIGTERM: new sessions get 503, the call in flight finishes, every browser 
   const client = await connectClient(cli.url);
   clients.push(client);
   await client.call('browser_navigate', { url: `${pages.url}/` });
-  const [session] = await sessions(cli.url);
+  const [{ browser: session }] = await sessions(cli.url);
+  assert.ok(session, 'the first call gave the session its browser');
   const tree = [session.workerPid, ...descendants(session.workerPid)];
   assert.ok(tree.includes(session.browserPid!));
 
@@ -90,32 +108,40 @@ test('SIGTERM: new sessions get 503, the call in flight finishes, every browser 
 });
 
 test('SIGKILL of the front: every worker and browser exits on its own within seconds', async () => {
-  cli = await startCli(['--prewarm', '1', '--prewarm-delay', '0', '--max-sessions', '4']);
-  const [first, second] = await Promise.all([connectClient(cli.url), connectClient(cli.url)]);
+  cli = await startCli(['--prewarm', '1', '--prewarm-delay', '0', '--max-browsers', '4']);
+  const [first, second, third] = await Promise.all([connectClient(cli.url), connectClient(cli.url), connectClient(cli.url)]);
   clients.push(first, second);
-  await Promise.all([first, second].map((client) => client.call('browser_navigate', { url: `${pages.url}/` })));
-  const listed = await sessions(cli.url);
+  await Promise.all([first, second, third].map((client) => client.call('browser_navigate', { url: `${pages.url}/` })));
+  // The third session's worker goes back to the warm pool: a worker that serves no session.
+  await third.close();
+  const listed = (await sessions(cli.url)).map((session) => session.browser!);
   assert.equal(listed.length, 2);
-  for (const session of listed) assert.ok(session.browserPid && isAlive(session.browserPid));
-  // The pre-started worker is not a session; it is found, like the rest, by parentage.
-  assert.ok(await waitUntil(() => descendants(cli!.process.pid!).length > listed.length * 2, 20_000));
-  const everything = descendants(cli.process.pid!);
-  for (const session of listed) assert.ok(everything.includes(session.workerPid) && everything.includes(session.browserPid!));
-
-  // Each worker's own TMPDIR, read from its environment: found by PID, like everything here.
-  const workerTempDirs = [...new Set(everything.map((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').find((v) => v.startsWith('TMPDIR='))?.slice(7);
-    } catch {
-      return undefined;
+  for (const session of listed) assert.ok(session && session.browserPid && isAlive(session.browserPid));
+  // Warm workers hold no session. Each worker has a TMPDIR of its own, which its browser inherits:
+  // read from their environments, found by PID like everything here, they say which processes
+  // are whose. Wait until the pool holds one and every worker, warm or not, has its browser up.
+  let warm = 0;
+  let everything: number[] = [];
+  let byTempDir = new Map<string, number[]>();
+  assert.ok(await waitUntil(async () => {
+    warm = await metric(cli!.url, 'browser_fleet_browsers_warm') ?? 0;
+    everything = descendants(cli!.process.pid!);
+    byTempDir = new Map();
+    for (const pid of everything) {
+      const dir = workerTempDir(pid);
+      if (dir) byTempDir.set(dir, [...byTempDir.get(dir) ?? [], pid]);
     }
-  }))].filter((dir): dir is string => dir !== undefined && dir.includes('browser-fleet-worker-'));
-  assert.ok(workerTempDirs.length >= 3, 'two sessions and the pre-started worker each have a temp dir');
+    return warm >= 1 && byTempDir.size === listed.length + warm && [...byTempDir.values()].every((pids) => pids.length > 1);
+  }, 30_000), `a warm worker waits in the pool (warm ${warm}, workers ${byTempDir.size})`);
+  for (const session of listed) assert.ok(everything.includes(session.workerPid) && everything.includes(session.browserPid!));
+  const workerTempDirs = [...byTempDir.keys()];
+  assert.ok(workerTempDirs.length >= 3, 'the two sessions\' workers and the warm one each have a temp dir');
   assert.ok(workerTempDirs.every((dir) => existsSync(dir)));
   cli.process.kill('SIGKILL');
   await cli.exited;
   assert.ok(await waitUntil(() => everything.every((pid) => !isAlive(pid)), 10_000),
     `still alive: ${everything.filter((pid) => isAlive(pid)).join(', ')}`);
-  assert.deepEqual(readdirSync(outputDir), [], 'the workers removed their own session and pool directories');
+  // A refill may have forked a worker after `everything` was read: it too removes its directory as it exits.
+  assert.ok(await waitUntil(() => readdirSync(outputDir).length === 0, 10_000), `the workers removed their own session and pool directories: ${readdirSync(outputDir)}`);
   assert.ok(await waitUntil(() => workerTempDirs.every((dir) => !existsSync(dir)), 5000), 'and their own temp dirs (browser profiles)');
 });

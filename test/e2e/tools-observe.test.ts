@@ -69,8 +69,10 @@ describe('observation tools', () => {
     const result = await client.call('browser_take_screenshot', { filename: 'shots/page.png' });
     assert.equal(images(result).length, 0);
     const path = linkedFile(resultText(result));
-    assert.ok(path && path.startsWith(server.outputDir), `${path} is inside ${server.outputDir}`);
-    assert.ok(path.endsWith('/shots/page.png'));
+    // The session's directory is its browser lease's own, under --output-dir.
+    const sessionDir = server.supervisor.get(client.sessionId)!.browser!.outputDir;
+    assert.ok(sessionDir.startsWith(`${server.outputDir}/`));
+    assert.equal(path, `${sessionDir}/shots/page.png`);
     assert.deepEqual(readFileSync(path).subarray(0, 8), PNG_SIGNATURE);
   });
 

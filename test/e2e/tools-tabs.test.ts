@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { browserOf } from '../helpers/browsers.ts';
 import { resultText, type TestClient } from '../helpers/client.ts';
 import type { PageServer } from '../helpers/pages.ts';
 import { isAlive, waitUntil } from '../helpers/processes.ts';
@@ -12,7 +13,7 @@ describe('tabs, popups and the page limit', () => {
   let server: TestServer;
   let pages: PageServer;
   let client: TestClient;
-  const sessionPages = async () => (await server.supervisor.list())[0].pages;
+  const sessionPages = async () => (await browserOf(server, client.sessionId)).pages;
 
   before(async () => {
     ({ pages, server, client } = await openSession({ timeoutAction: 3000, maxPages: 3 }, (p) => {
@@ -64,13 +65,15 @@ describe('tabs, popups and the page limit', () => {
   });
 
   test('browser_open relaunches the browser with a new viewport', async () => {
-    const [before] = await server.supervisor.list();
+    const before = await browserOf(server, client.sessionId);
     const opened = await client.call('browser_open', { width: 500, height: 400 });
     assert.notEqual(opened.isError, true, resultText(opened));
     assert.match(resultText(opened), /headless, viewport 500x400/);
     // The front learns the new PID from the worker's event, without asking for status.
-    const handlePid = server.supervisor.get(client.sessionId)!.worker.browserPid;
-    const [now] = await server.supervisor.list();
+    const handlePid = server.supervisor.get(client.sessionId)!.browser!.worker.browserPid;
+    const now = await browserOf(server, client.sessionId);
+    assert.equal(now.id, before.id, 'the same lease and worker');
+    assert.equal(now.workerPid, before.workerPid);
     assert.equal(handlePid, now.browserPid, 'the front tracks the relaunched browser');
     assert.notEqual(now.browserPid, before.browserPid, 'a new browser process');
     assert.ok(await waitUntil(() => !isAlive(before.browserPid!), 5000), 'the old browser exited');
@@ -79,11 +82,11 @@ describe('tabs, popups and the page limit', () => {
   });
 
   test('headed browser_open without a display says so and leaves the browser running', { skip: process.env.DISPLAY ? 'a display is available here' : false }, async () => {
-    const [before] = await server.supervisor.list();
+    const before = await browserOf(server, client.sessionId);
     const refused = await client.call('browser_open', { headless: false });
     assert.equal(refused.isError, true);
     assert.match(resultText(refused), /Headed mode needs a display[^\n]*xvfb-run/);
-    const [now] = await server.supervisor.list();
+    const now = await browserOf(server, client.sessionId);
     assert.equal(now.browserPid, before.browserPid);
     assert.ok(isAlive(now.browserPid!));
   });

@@ -295,7 +295,7 @@ describe('recycling', () => {
         const pid = workerPid(server, client.sessionId)!;
         await client.close();
         assert.ok(await waitUntil(() => !isAlive(pid), 3000), 'its process is gone');
-        assert.deepEqual(pooledPids(server), []);
+        assert.ok(!pooledPids(server).includes(pid), 'it is not warm in the pool');
         assert.equal(ended[0].recycled, false);
         assert.match(ended[0].retiredBecause ?? '', because);
       } finally {
@@ -367,6 +367,28 @@ describe('warm pool', () => {
       assert.ok(Date.now() - burstAt >= 1500, `not before the quiet period after the burst (${Date.now() - burstAt} ms)`);
       assert.equal(server.supervisor.poolTarget, 1);
       assert.ok(await waitUntil(() => pids.filter(isAlive).length === 1), 'the surplus workers were retired');
+    } finally {
+      await closeAll(clients);
+      await server.close();
+    }
+  });
+
+  test('the floor stays warm while sessions hold browsers, and a session that ends leaves its browser warm too', async () => {
+    const server = await startFixtureServer({ prewarm: 1, prewarmDelay: 0, maxBrowsers: 4 });
+    const clients: TestClient[] = [];
+    try {
+      assert.ok(await waitUntil(() => server.supervisor.poolSize === 1));
+      const first = await connectClient(server.url);
+      clients.push(first);
+      const pid = servedBy(resultText(await first.call('browser_snapshot')));
+      assert.ok(await waitUntil(() => server.supervisor.poolSize === 1), 'a fresh worker is warm again while the first is in use');
+      const second = await connectClient(server.url);
+      clients.push(second);
+      const acquired = record(server, 'browser.acquired');
+      await second.call('browser_snapshot');
+      assert.equal(acquired[0].how, 'warm', 'the next session found it warm');
+      await first.close();
+      assert.ok(pooledPids(server).includes(pid), 'the ended session\'s browser waits warm (the pool keeps it up to --prewarm-max)');
     } finally {
       await closeAll(clients);
       await server.close();
