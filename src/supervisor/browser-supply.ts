@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BYTES_PER_BROWSER, type Config } from '../config.ts';
 import { FleetError } from '../errors.ts';
-import type { WorkerHandle } from '../ipc/worker-handle.ts';
+import { WorkerHandle } from '../ipc/worker-handle.ts';
 import type { Logger } from '../log.ts';
 import { AdmissionQueue, RETRY_AFTER_SECONDS } from './admission-queue.ts';
 import { treeStats } from './process-stats.ts';
@@ -81,6 +81,14 @@ export class Demand {
 /** What a waiting call is handed: a warm worker taken from the pool for it, or a slot to start one in. */
 type Grant = { entry: PooledWorker } | { slot: true };
 
+/** A cold start waiting for its turn to launch, which a warm worker may still serve. */
+interface TurnWaiter {
+  tenant: string;
+  /** Gives the launch turn up; false once the launch began. */
+  withdraw(): boolean;
+  take(entry: PooledWorker): void;
+}
+
 /** How the supply is built. */
 export interface SupplyOptions extends LauncherOptions {
   config: Config;
@@ -126,6 +134,7 @@ export class BrowserSupply {
   /** Acquisitions under way, granted or waiting. */
   private acquiring = 0;
   private stopped = false;
+  private readonly turnWaiters: TurnWaiter[] = [];
   /** When the last acquisition began: the pool keeps its surplus until a quiet period has passed. */
   private lastAcquiredAt = 0;
   private refillTimer?: NodeJS.Timeout;
@@ -191,11 +200,8 @@ export class BrowserSupply {
           grant = await waiting;
           waitedMs += Date.now() - since;
         }
-        const worker = await this.fill(grant, outputDir, log);
-        if (worker) {
-          const how: AcquiredHow = 'slot' in grant ? 'cold' : grant.entry.tenant === undefined ? 'warm' : 'recycled';
-          return { worker, how, waitedMs };
-        }
+        const filled = await this.fill(grant, tenant, outputDir, log);
+        if (filled) return { ...filled, waitedMs };
       }
     } finally {
       this.acquiring--;
@@ -226,15 +232,40 @@ export class BrowserSupply {
    * counts it in the same turn, so no slot is ever counted twice or not at all); undefined when a
    * pooled worker failed to join.
    */
-  private async fill(grant: Grant, outputDir: string, log: Logger, leases = true): Promise<WorkerHandle | undefined> {
-    let worker: WorkerHandle | undefined;
+  private async fill(grant: Grant, tenant: string, outputDir: string, log: Logger, leases = true): Promise<Omit<Acquired, 'waitedMs'> | undefined> {
+    let filled: Omit<Acquired, 'waitedMs'> | undefined;
     try {
-      worker = 'slot' in grant ? await this.launcher.launchPaced(outputDir, log) : await this.bind(grant.entry, outputDir, log);
-      return worker;
+      const entry = 'slot' in grant ? await this.coldStart(tenant, outputDir, log) : grant.entry;
+      if (entry instanceof WorkerHandle) {
+        filled = { worker: entry, how: 'cold' };
+      } else {
+        const worker = await this.bind(entry, outputDir, log);
+        if (worker) filled = { worker, how: entry.tenant === undefined ? 'warm' : 'recycled' };
+      }
+      return filled;
     } finally {
       this.opening--;
-      if (worker && leases) this.leased++;
+      if (filled && leases) this.leased++;
       this.pump();
+    }
+  }
+
+  /**
+   * A paced cold start for `tenant`, unless a warm worker for it turns up (a recycled one, say)
+   * before its turn to launch comes: then that worker, and no launch. In a burst larger than the
+   * pool, the browsers of sessions that already ended serve the later ones this way.
+   */
+  private async coldStart(tenant: string, outputDir: string, log: Logger): Promise<WorkerHandle | PooledWorker> {
+    const paced = this.launcher.launchPaced(outputDir, log);
+    let waiter!: TurnWaiter;
+    const swapped = new Promise<PooledWorker>((resolve) => {
+      waiter = { tenant, withdraw: () => paced.withdraw(), take: resolve };
+    });
+    this.turnWaiters.push(waiter);
+    try {
+      return await Promise.race([paced.ready, swapped]);
+    } finally {
+      this.turnWaiters.splice(this.turnWaiters.indexOf(waiter), 1);
     }
   }
 
@@ -261,10 +292,10 @@ export class BrowserSupply {
     for (;;) {
       if (this.stopped) throw new FleetError('SHUTTING_DOWN', 'the server is shutting down');
       const entry = this.pool.take(tenant);
-      if (!entry) return this.launcher.launchPaced(outputDir, log);
+      if (!entry) return this.launcher.launchPaced(outputDir, log).ready;
       this.opening++;
-      const worker = await this.fill({ entry }, outputDir, log, false);
-      if (worker) return worker;
+      const filled = await this.fill({ entry }, tenant, outputDir, log, false);
+      if (filled) return filled.worker;
     }
   }
 
@@ -357,6 +388,13 @@ export class BrowserSupply {
       } else if (this.hasFreeSlot()) {
         this.opening++;
         this.queue.grant(waiter, { slot: true });
+      }
+    }
+    // Cold starts still waiting for their turn take a warm worker that turned up instead.
+    for (const waiter of [...this.turnWaiters]) {
+      if (this.pool.hasFor(waiter.tenant, true) && waiter.withdraw()) {
+        this.refillHold.taken(Date.now());
+        waiter.take(this.pool.take(waiter.tenant)!);
       }
     }
     // Workers being closed will free their slots; make room only for the calls they will not serve.

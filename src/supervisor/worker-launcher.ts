@@ -9,6 +9,13 @@ import type { Logger } from '../log.ts';
 /** Start failures in a row after which the pool stops refilling until a start succeeds. */
 export const MAX_START_FAILURES = 3;
 
+/** A start waiting for its turn, or under way. */
+export interface PacedLaunch {
+  ready: Promise<WorkerHandle>;
+  /** Gives the turn up if it has not come yet; false once the start began. */
+  withdraw(): boolean;
+}
+
 /** A worker on its way up. */
 export interface Launch {
   worker: WorkerHandle;
@@ -60,12 +67,15 @@ export class WorkerLauncher {
   }
 
   /**
-   * Starts a worker once fewer than `concurrency` are starting, in the order asked; resolves
-   * with it once READY. Rejects with WORKER_START_FAILED, or SHUTTING_DOWN after `killStarting`.
+   * Starts a worker once fewer than `concurrency` are starting, in the order asked; `ready`
+   * resolves with it once READY and rejects with WORKER_START_FAILED, or SHUTTING_DOWN after
+   * `killStarting`. `withdraw()` gives the turn up while it has not come (true), e.g. because a
+   * warm worker turned up meanwhile; `ready` then never settles.
    */
-  launchPaced(outputDir: string, log: Logger): Promise<WorkerHandle> {
-    return new Promise((resolve, reject) => {
-      const go = () => {
+  launchPaced(outputDir: string, log: Logger): PacedLaunch {
+    let go!: () => void;
+    const ready = new Promise<WorkerHandle>((resolve, reject) => {
+      go = () => {
         if (this.stopped) return reject(new FleetError('SHUTTING_DOWN', 'the server is shutting down'));
         try {
           this.launch(outputDir, log).ready.then(resolve, reject);
@@ -73,9 +83,18 @@ export class WorkerLauncher {
           reject(error);
         }
       };
-      if (this.turns.length === 0 && this.starting.size < this.concurrency) go();
-      else this.turns.push(go);
     });
+    if (this.turns.length === 0 && this.starting.size < this.concurrency) go();
+    else this.turns.push(go);
+    return {
+      ready,
+      withdraw: () => {
+        const index = this.turns.indexOf(go);
+        if (index < 0) return false;
+        this.turns.splice(index, 1);
+        return true;
+      },
+    };
   }
 
   private nextTurn(): void {

@@ -86,9 +86,9 @@ export class WorkerPool {
     this.options.onChange();
   }
 
-  /** Whether a worker could be handed to `tenant` now or once it has started. */
-  hasFor(tenant: string): boolean {
-    return this.entries.some((entry) => serves(entry, tenant) && entry.worker.alive);
+  /** Whether a worker could be handed to `tenant` now (`ready`), or now or once it has started. */
+  hasFor(tenant: string, ready = false): boolean {
+    return this.entries.some((entry) => serves(entry, tenant) && entry.worker.alive && (!ready || entry.isReady));
   }
 
   /**

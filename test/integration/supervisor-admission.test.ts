@@ -200,6 +200,31 @@ describe('browser cap and wait queue', () => {
   });
 });
 
+describe('bursts larger than the pool', () => {
+  test('a cold start still waiting for its turn takes a browser that a finished session gave back instead of launching', async () => {
+    process.env.FAKE_WORKER_START_MS = '600';
+    const server = await startFixtureServer({ maxBrowsers: 20, prewarm: 2, prewarmDelay: 60_000 });
+    const acquired = record(server, 'browser.acquired');
+    try {
+      assert.ok(await waitUntil(() => server.supervisor.poolSize === 2 && server.supervisor.poolWorkers().length === 2), 'two warm');
+      const started = record(server, 'worker.started');
+      const clients = await Promise.all(Array.from({ length: 8 }, () => connectClient(server.url)));
+      // Each session makes one call and ends: the ones served first give their browsers back at once.
+      await Promise.all(clients.map(async (client) => {
+        assert.match(resultText(await client.call('browser_snapshot')), /ok from/);
+        await client.close();
+      }));
+      const how = acquired.map((a) => a.how);
+      assert.equal(how.length, 8);
+      assert.ok(how.filter((h) => h === 'recycled').length >= 2, `recycled browsers served waiting calls: ${how}`);
+      assert.ok(started.length < 6, `fewer launches than sessions beyond the pool (${started.length})`);
+    } finally {
+      delete process.env.FAKE_WORKER_START_MS;
+      await server.close();
+    }
+  });
+});
+
 describe('recycling', () => {
   test('a released browser serves the next session of the same token in the same worker, with a new directory', async () => {
     const server = await startFixtureServer({ authToken: ['token-a'] });
