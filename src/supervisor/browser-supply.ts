@@ -23,6 +23,8 @@ const REFILL_BUSY_MAX_MS = 10_000;
 const REFILL_RECHECK_MS = 250;
 /** Leases acquired within this long of each other count as one burst, for the pool's size, ms. */
 const BURST_WINDOW_MS = 2000;
+/** A released worker's memory is read every this many uses (see `tooLarge`). */
+const MEMORY_CHECK_EVERY = 5;
 /** How often the pool checks whether it may shrink and whether waiters can be helped, ms. */
 const TICK_MS = 1000;
 
@@ -342,7 +344,14 @@ export class BrowserSupply {
     return undefined;
   }
 
+  /**
+   * Whether the worker and its Chromium have grown past --recycle-max-memory-mb. Read every
+   * MEMORY_CHECK_EVERY uses only: reading PSS walks the page tables of every process of the tree
+   * (kernel time, and the front's event loop waits on it), which was the largest cost of a release
+   * in the front's profile under churn, while what a reset context leaves behind grows slowly.
+   */
   private async tooLarge(worker: WorkerHandle): Promise<string | undefined> {
+    if (worker.uses % MEMORY_CHECK_EVERY !== 0) return undefined;
     const limit = this.options.config.recycleMaxMemoryMb;
     const mb = Math.round((await treeStats(worker.pid)).pssBytes / 1048576);
     return mb > limit ? `it grew to ${mb} MB (--recycle-max-memory-mb ${limit})` : undefined;

@@ -292,6 +292,25 @@ describe('recycling', () => {
     }
   });
 
+  test('a worker grown past --recycle-max-memory-mb is retired, its memory read every fifth session', async () => {
+    const server = await startFixtureServer({ recycleMaxMemoryMb: 1 });
+    const ended = record(server, 'browser.ended');
+    try {
+      const pids: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        const client = await connectClient(server.url);
+        pids.push(servedBy(resultText(await client.call('browser_snapshot'))));
+        await client.close();
+      }
+      assert.equal(new Set(pids.slice(0, 5)).size, 1, 'one worker served five sessions');
+      assert.notEqual(pids[5], pids[0]);
+      assert.deepEqual(ended.map((e) => e.recycled), [true, true, true, true, false, true]);
+      assert.match(ended[4].retiredBecause ?? '', /grew to \d+ MB \(--recycle-max-memory-mb 1\)/);
+    } finally {
+      await server.close();
+    }
+  });
+
   test('with --recycle never every released browser is closed', async () => {
     const server = await startFixtureServer({ recycle: 'never' });
     try {
