@@ -23,6 +23,8 @@ const REFILL_BUSY_MAX_MS = 10_000;
 const REFILL_RECHECK_MS = 250;
 /** Leases acquired within this long of each other count as one burst, for the pool's size, ms. */
 const BURST_WINDOW_MS = 2000;
+/** A browser asked for within this long counts as activity that a refill waits out, ms. */
+const ARRIVALS_BUSY_MS = 1000;
 /** A released worker's memory is read every this many uses (see `tooLarge`). */
 const MEMORY_CHECK_EVERY = 5;
 /** How often the pool checks whether it may shrink and whether waiters can be helped, ms. */
@@ -96,7 +98,7 @@ export interface SupplyOptions extends LauncherOptions {
   config: Config;
   /** Leases acquired within the last `ms` and still held: how many browsers a burst is using. */
   recentLeases: (ms: number) => number;
-  /** Tool calls in flight over all leases: a refill waits for none, within limits (RefillHold). */
+  /** Tool calls in flight over all leases: a refill waits for none, and for no new browser asked for in the last second, within limits (RefillHold). */
   callsInFlight: () => number;
   /** Why no browser should be started now (free memory below the floor), if so. */
   lowMemory: () => string | undefined;
@@ -419,7 +421,9 @@ export class BrowserSupply {
       short--;
     }
 
-    const wait = this.refillHold.waitAt(Date.now(), this.options.callsInFlight() > 0);
+    // Busy: calls in flight, or sessions still arriving (a churn of sessions is busy between its calls too).
+    const now = Date.now();
+    const wait = this.refillHold.waitAt(now, this.options.callsInFlight() > 0 || now - this.lastAcquiredAt < ARRIVALS_BUSY_MS);
     if (wait > 0) {
       this.refillTimer ??= setTimeout(() => {
         this.refillTimer = undefined;
