@@ -74,7 +74,7 @@ const SPECS = {
   prewarm: { flag: 'prewarm', kind: 'int', description: 'warm pool floor: browsers kept started, waiting for sessions', defaultText: 'memory / 3 GiB, 1 to 8' },
   prewarmMax: { flag: 'prewarm-max', kind: 'int', description: 'warm pool ceiling: the pool grows toward the recent peak of sessions starting together, up to this', defaultText: '16, at least --prewarm' },
   prewarmShrinkAfter: { flag: 'prewarm-shrink-after', kind: 'int', description: 'the warm pool shrinks back to --prewarm after this long with no browser asked for, ms' },
-  prewarmDelay: { flag: 'prewarm-delay', kind: 'int', description: 'after sessions take pre-started workers, wait this long before starting replacements, so a burst of sessions does not share the CPU with browser launches, ms' },
+  prewarmDelay: { flag: 'prewarm-delay', kind: 'int', description: 'after sessions take warm browsers, wait this long before starting replacements, so a burst of sessions does not share the CPU with browser launches, ms' },
   heartbeatInterval: { flag: 'heartbeat-interval', kind: 'int', description: 'how often workers are pinged, ms' },
   heartbeatTimeout: { flag: 'heartbeat-timeout', kind: 'int', description: 'a worker silent this long is killed and replaced, ms' },
   workerStartTimeout: { flag: 'worker-start-timeout', kind: 'int', description: 'how long a worker may take to launch its browser, ms' },
