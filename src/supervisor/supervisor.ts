@@ -100,7 +100,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       isLive: (lease) => this.leases.get(lease.id) === lease,
       blocker: () => (this.shuttingDown ? 'the server is shutting down' : undefined),
       freshWorker: (lease) => this.supply.replacement(tenantOf(lease.owner), lease.outputDir, this.leaseLog(lease)),
-      adopt: (lease, worker) => this.watch(lease, worker),
+      adopt: (lease, worker) => {
+        worker.uses++;
+        this.watch(lease, worker);
+      },
       discard: async (worker) => void await worker.close(1000),
       giveUp: (lease) => (lease.sessionId ? this.endSession(lease.sessionId, 'crashed') : this.endBrowser(lease, 'crashed')),
       reported: (lease, code, recovered) => this.emit('browser.faulted', { id: lease.id, sessionId: lease.sessionId, code, recovered }),
