@@ -101,10 +101,6 @@ export class BrowserSession {
     this.startupBrowser = structuredClone(settings.browser);
   }
 
-  get browserOptions(): BrowserOptions {
-    return this.settings.browser;
-  }
-
   /**
    * Runs the render path once on a throwaway document in the blank tab; setContent adds no
    * history entry, and the tab is blank again afterwards. Failures are ignored: it is only warm-up.

@@ -45,10 +45,6 @@ export class SessionRoutes {
     deps.supervisor.on('session.ended', ({ id }) => this.drop(id));
   }
 
-  get size(): number {
-    return this.sessions.size;
-  }
-
   /** Removes the session's transport and closes it; later requests with its id get 404. */
   private drop(id: string): void {
     const session = this.sessions.get(id);

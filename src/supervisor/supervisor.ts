@@ -164,10 +164,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.supply.counts().queued;
   }
 
-  get isShuttingDown(): boolean {
-    return this.shuttingDown;
-  }
-
   get(id: string): SessionRecord | undefined {
     return this.sessions.get(id);
   }
