@@ -214,17 +214,25 @@ export class BrowserSupply {
 
   /** A warm worker for `tenant` or a free slot, without waiting; queued calls keep their turn for slots. */
   private grantNow(tenant: string): Grant | undefined {
+    return this.grantFor(tenant, this.queue.length === 0);
+  }
+
+  /**
+   * Takes what a lease of `tenant` may have now, holding its slot as `opening`: a warm worker,
+   * else (when `slots` allows) a free slot to start one in; undefined when neither is there.
+   */
+  private grantFor(tenant: string, slots: boolean): Grant | undefined {
+    const entry = this.takeWarm(tenant);
+    if (!entry && !(slots && this.hasFreeSlot())) return undefined;
+    this.opening++;
+    return entry ? { entry } : { slot: true };
+  }
+
+  /** A warm worker from the pool for `tenant`; taking one holds the refill off (RefillHold). */
+  private takeWarm(tenant: string): PooledWorker | undefined {
     const entry = this.pool.take(tenant);
-    if (entry) {
-      this.opening++;
-      this.refillHold.taken(Date.now());
-      return { entry };
-    }
-    if (this.queue.length === 0 && this.hasFreeSlot()) {
-      this.opening++;
-      return { slot: true };
-    }
-    return undefined;
+    if (entry) this.refillHold.taken(Date.now());
+    return entry;
   }
 
   private hasFreeSlot(): boolean {
@@ -369,6 +377,12 @@ export class BrowserSupply {
     return this.pool.size < this.options.config.prewarmMax || this.queue.list().some((waiter) => waiter.tenant === tenant);
   }
 
+  /** Closes a worker taken out of the pool, and removes its directory. */
+  private retirePooled(entry: PooledWorker): Promise<void> {
+    rmSync(entry.outputDir, { recursive: true, force: true });
+    return this.retire(entry.worker);
+  }
+
   /** Closes a worker that is no lease's, holding its slot until it is gone. */
   private async retire(worker: WorkerHandle): Promise<void> {
     this.closing++;
@@ -391,30 +405,19 @@ export class BrowserSupply {
     if (this.stopped) return;
     const { maxBrowsers, minFreeMemoryMb } = this.options.config;
     for (const waiter of this.queue.list()) {
-      const entry = this.pool.take(waiter.tenant);
-      if (entry) {
-        this.opening++;
-        this.refillHold.taken(Date.now());
-        this.queue.grant(waiter, { entry });
-      } else if (this.hasFreeSlot()) {
-        this.opening++;
-        this.queue.grant(waiter, { slot: true });
-      }
+      const grant = this.grantFor(waiter.tenant, true);
+      if (grant) this.queue.grant(waiter, grant);
     }
     // Cold starts still waiting for their turn take a warm worker that turned up instead.
     for (const waiter of [...this.turnWaiters]) {
-      if (this.pool.hasFor(waiter.tenant, true) && waiter.withdraw()) {
-        this.refillHold.taken(Date.now());
-        waiter.take(this.pool.take(waiter.tenant)!);
-      }
+      if (this.pool.hasFor(waiter.tenant, true) && waiter.withdraw()) waiter.take(this.takeWarm(waiter.tenant)!);
     }
     // Workers being closed will free their slots; make room only for the calls they will not serve.
     let short = this.queue.length - this.closing;
     while (short > 0) {
       const foreign = this.pool.takeForeign(this.queue.list().map((waiter) => waiter.tenant));
       if (foreign) {
-        rmSync(foreign.outputDir, { recursive: true, force: true });
-        void this.retire(foreign.worker);
+        void this.retirePooled(foreign);
       } else if (!this.options.reclaim()) {
         break;
       }
@@ -443,8 +446,7 @@ export class BrowserSupply {
     const quiet = Date.now() - this.lastAcquiredAt >= this.options.config.prewarmShrinkAfter;
     for (const entry of quiet ? this.pool.takeSurplus(this.poolTarget()) : []) {
       this.options.log.debug({ workerPid: entry.worker.pid }, 'warm pool shrinks: worker retired');
-      rmSync(entry.outputDir, { recursive: true, force: true });
-      void this.retire(entry.worker);
+      void this.retirePooled(entry);
     }
     this.pump();
   }
