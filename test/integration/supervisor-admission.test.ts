@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { connectClient, resultText, type TestClient } from '../helpers/client.ts';
 import { isAlive, waitUntil } from '../helpers/processes.ts';
+import type { TestServer } from '../helpers/server.ts';
 import { CRASH_AT_START_WORKER, initialize, pooledPids, record, startFixtureServer, workerPid } from './fixture-server.ts';
 
 interface RpcError { jsonrpc: string; error: { code: number; message: string; data: { code: string } } }
@@ -16,6 +17,17 @@ async function closeAll(clients: TestClient[]): Promise<void> {
 /** The PID the fake worker reports in a result: which worker served the call. */
 function servedBy(text: string): number {
   return Number(text.match(/ok from (\d+)/)![1]);
+}
+
+/** Runs `count` sessions one after another, one call each; the PIDs of the workers that served them. */
+async function sessionsInARow(server: TestServer, count: number): Promise<number[]> {
+  const pids: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const client = await connectClient(server.url);
+    pids.push(servedBy(resultText(await client.call('browser_snapshot'))));
+    await client.close();
+  }
+  return pids;
 }
 
 describe('browsers are leased lazily', () => {
@@ -277,12 +289,7 @@ describe('recycling', () => {
     const server = await startFixtureServer({ recycleMaxUses: 2 });
     const ended = record(server, 'browser.ended');
     try {
-      const pids: number[] = [];
-      for (let i = 0; i < 3; i++) {
-        const client = await connectClient(server.url);
-        pids.push(servedBy(resultText(await client.call('browser_snapshot'))));
-        await client.close();
-      }
+      const pids = await sessionsInARow(server, 3);
       assert.equal(pids[1], pids[0], 'the second session ran in the first one\'s worker');
       assert.notEqual(pids[2], pids[0], 'the third did not');
       assert.ok(!isAlive(pids[0]), 'the worker that served two sessions is gone');
@@ -296,12 +303,7 @@ describe('recycling', () => {
     const server = await startFixtureServer({ recycleMaxMemoryMb: 1 });
     const ended = record(server, 'browser.ended');
     try {
-      const pids: number[] = [];
-      for (let i = 0; i < 6; i++) {
-        const client = await connectClient(server.url);
-        pids.push(servedBy(resultText(await client.call('browser_snapshot'))));
-        await client.close();
-      }
+      const pids = await sessionsInARow(server, 6);
       assert.equal(new Set(pids.slice(0, 5)).size, 1, 'one worker served five sessions');
       assert.notEqual(pids[5], pids[0]);
       assert.deepEqual(ended.map((e) => e.recycled), [true, true, true, true, false, true]);
