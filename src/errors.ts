@@ -24,6 +24,9 @@ export const ERROR_CODES = {
   PAGE_LIMIT: { status: 409, rpc: -32603 },
   NOT_ALLOWED: { status: 403, rpc: -32603 },
   SESSION_CLOSED: { status: 410, rpc: -32603 },
+  BROWSER_NOT_FOUND: { status: 404, rpc: -32602 },
+  BROWSER_REQUIRED: { status: 400, rpc: -32602 },
+  HEADER_MISMATCH: { status: 400, rpc: -32020 },
   PROTOCOL_MISMATCH: { status: 500, rpc: -32603 },
   INTERNAL: { status: 500, rpc: -32603 },
 } as const satisfies Record<string, { status: number; rpc: number }>;

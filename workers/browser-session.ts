@@ -65,6 +65,11 @@ function launchableExecutable(options: BrowserOptions): string {
 const REF_PATTERN = /^(f\d+)?e\d+$/;
 
 /** Direct children of this process: the browser Playwright launched. Found by parentage, never by name. */
+/** Whether two option sets run the same browser process, told apart at most by the viewport (a context option). */
+function sameLaunch(a: BrowserOptions, b: BrowserOptions): boolean {
+  return JSON.stringify({ ...a, viewport: undefined }) === JSON.stringify({ ...b, viewport: undefined });
+}
+
 function childPids(): number[] {
   return parentMap().get(process.pid) ?? [];
 }
@@ -178,19 +183,24 @@ export class BrowserSession {
   async reset(outputDir: string): Promise<void> {
     this.settings.outputDir = outputDir;
     this.blockedPopups = [];
-    const sameOptions = JSON.stringify(this.settings.browser) === JSON.stringify(this.startupBrowser);
-    if (!this.isOpen || !sameOptions || !this.egress) {
+    const relaunch = !this.isOpen || !this.egress || !sameLaunch(this.settings.browser, this.startupBrowser);
+    this.settings.browser = structuredClone(this.startupBrowser);
+    if (relaunch) {
       await this.close();
-      this.settings.browser = structuredClone(this.startupBrowser);
       await this.launch();
-      return;
+    } else {
+      await this.replaceContext();
     }
+  }
+
+  /** Closes the context with every tab in it and opens a fresh one with the current options. */
+  private async replaceContext(): Promise<void> {
     const context = this.context;
     this.context = undefined;
     this.current = undefined;
     this.tabList = [];
     await context?.close();
-    await this.openContext(this.browser!, this.egress);
+    await this.openContext(this.browser!, this.egress!);
   }
 
   /** Closes the browser; safe to call twice. */
@@ -349,6 +359,12 @@ export class BrowserSession {
       viewport: { width: changes.width ?? browser.viewport.width, height: changes.height ?? browser.viewport.height },
     };
     launchableExecutable(next);
+    if (this.isOpen && this.egress && sameLaunch(browser, next)) {
+      // Only the viewport changes: a fresh context is enough, the process stays.
+      Object.assign(browser, next);
+      await this.replaceContext();
+      return;
+    }
     await this.close();
     Object.assign(browser, next);
     await this.launch();
@@ -434,8 +450,9 @@ export class BrowserSession {
     return state;
   }
 
-  status(): WorkerStatus {
+  async status(): Promise<WorkerStatus> {
     const page = this.currentPageOrUndefined();
-    return { browserPid: this.browserPid, pages: this.pages().length, url: page?.url() ?? '' };
+    const title = await page?.title().catch(() => '') ?? '';
+    return { browserPid: this.browserPid, pages: this.pages().length, url: page?.url() ?? '', title };
   }
 }

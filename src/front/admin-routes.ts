@@ -15,10 +15,16 @@ function scopeOf(c: Context<AppEnv>): string | undefined {
  * uses, pages, memory) or null before their first browser call; `DELETE /sessions/:id` ends
  * one (its client then gets 404). A token sees and
  * ends only the sessions it created, as on /mcp; an --admin-token reaches every session.
+ * `GET /browsers` lists browsers the same way, with those opened without a session.
  */
 export function installAdminRoutes(app: Hono<AppEnv>, deps: AppDeps): void {
   app.get('/sessions', async function listSessions(c) {
     return c.json({ sessions: await deps.supervisor.list({ owner: scopeOf(c) }) });
+  });
+
+  // Every browser, whichever era opened it: handle prefix, token, session (or null), page, idle time.
+  app.get('/browsers', async function listBrowsers(c) {
+    return c.json({ browsers: await deps.supervisor.listBrowsers({ owner: scopeOf(c) }) });
   });
 
   app.delete('/sessions/:id', async function endSession(c) {

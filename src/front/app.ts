@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isInitializeRequest, type InitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { isLegacyRequest, type McpHttpHandler } from '@modelcontextprotocol/server';
 import { Hono, type Context } from 'hono';
 import type { Config } from '../config.ts';
 import { FleetError, toFleetError } from '../errors.ts';
@@ -9,6 +10,7 @@ import type { Supervisor } from '../supervisor/supervisor.ts';
 import { installAdminRoutes } from './admin-routes.ts';
 import { installGuards } from './guards.ts';
 import { createMcpSession, type McpSession } from './mcp-session.ts';
+import { browserHeaderMismatch, createModernHandler } from './modern-mcp.ts';
 import { installOpsRoutes } from './ops-routes.ts';
 
 /** What the app's routes need; built by src/server.ts. */
@@ -37,12 +39,18 @@ export function refusal(c: Context, error: FleetError, id: string | number | nul
   return c.json(error.toJsonRpc(id), error.status as 400, headers);
 }
 
-/** The MCP transports of the front's sessions, by session id; the session table itself is the supervisor's. */
+/**
+ * /mcp in both protocol eras. 2025-11-25: `initialize` opens a session whose transport is kept
+ * here by session id (the session table itself is the supervisor's). 2026-07-28: every request
+ * stands alone and goes to SDK v2's handler.
+ */
 export class SessionRoutes {
   private readonly sessions = new Map<string, McpSession>();
+  private readonly modern: McpHttpHandler;
 
   constructor(private readonly deps: AppDeps) {
     deps.supervisor.on('session.ended', ({ id }) => this.drop(id));
+    this.modern = createModernHandler(deps);
   }
 
   /** Removes the session's transport and closes it; later requests with its id get 404. */
@@ -75,6 +83,7 @@ export class SessionRoutes {
     } catch {
       return refusal(c, new FleetError('PARSE_ERROR', 'Parse error: the body is not valid JSON'));
     }
+    if (!(await isLegacyRequest(c.req.raw, body, { maxRequestBodySize: this.deps.config.bodyLimit }))) return this.serveModern(c, body, owner);
     if (!isInitializeRequest(body)) return refusal(c, new FleetError('BAD_REQUEST', 'Bad Request: Mcp-Session-Id header is required'));
     // The transport would refuse these too, but only after a session had been opened for nobody.
     const accept = c.req.header('accept') ?? '';
@@ -85,6 +94,15 @@ export class SessionRoutes {
       return refusal(c, new FleetError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported Media Type: Content-Type must be application/json'));
     }
     return this.initialize(c, body, owner);
+  }
+
+  /** One 2026-07-28 request: the browser header check SDK v2 leaves to us, then its handler. */
+  private async serveModern(c: Context, body: unknown, owner: string | undefined): Promise<Response> {
+    if (c.req.header('mcp-protocol-version') === '2026-07-28') {
+      const mismatch = browserHeaderMismatch(body, c.req.raw.headers);
+      if (mismatch) return refusal(c, mismatch, (body as { id?: string | number }).id ?? null);
+    }
+    return this.modern.fetch(c.req.raw, { parsedBody: body, authInfo: { token: '', clientId: owner ?? '', scopes: [], extra: { owner } } });
   }
 
   private async initialize(c: Context, body: InitializeRequest, owner: string | undefined): Promise<Response> {
@@ -109,9 +127,10 @@ export class SessionRoutes {
     return response ?? new Response(null, { status: 499 });
   }
 
-  /** Closes every transport (shutdown). */
+  /** Closes every transport and the modern handler's exchanges in flight (shutdown). */
   closeAll(): void {
     for (const id of [...this.sessions.keys()]) this.drop(id);
+    void this.modern.close();
   }
 }
 

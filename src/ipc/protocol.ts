@@ -46,13 +46,17 @@ export type ContentBlock =
 export type ToolResult = {
   content: ContentBlock[];
   isError?: boolean;
+  /** Machine-readable part of a result the supervisor answers (browser_open's handle, browser_list). */
+  structuredContent?: Record<string, unknown>;
 };
 
 /** What the worker can tell about itself, for /sessions and metrics. */
 export interface WorkerStatus {
   browserPid?: number;
   pages: number;
+  /** URL and title of the selected tab ('' without one). */
   url: string;
+  title: string;
 }
 
 /** Request methods the front calls on a worker: params in, result out. */

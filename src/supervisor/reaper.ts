@@ -1,30 +1,37 @@
-import type { EndReason, SessionRecord } from './session-types.ts';
+import type { EndReason } from './session-types.ts';
 
-/** How the reaper is built. */
-export interface ReaperOptions {
-  /** Close a session with no call for this long, ms; 0: never. */
-  idleTimeout: number;
-  /** Close a session this long after it started, ms; 0: never. */
-  sessionLifetime: number;
-  sessions: () => Iterable<SessionRecord>;
-  end: (id: string, reason: EndReason) => void;
+/** What the reaper watches: a session, or a browser opened by handle. */
+export interface Reapable {
+  inFlight: number;
+  createdAt: number;
+  lastActivityAt: number;
 }
 
-/** Sweeps often enough that a session ends within a tenth of its limit, within bounds. */
+/** How the reaper is built. */
+export interface ReaperOptions<T extends Reapable> {
+  /** End what had no call for this long, ms; 0: never. */
+  idleTimeout: number;
+  /** End what started this long ago, ms; 0: never. */
+  sessionLifetime: number;
+  items: () => Iterable<T>;
+  end: (item: T, reason: Extract<EndReason, 'idle' | 'lifetime'>) => void;
+}
+
+/** Sweeps often enough that an item ends within a tenth of its limit, within bounds. */
 function sweepInterval(limits: number[]): number {
   const shortest = Math.min(...limits.filter((ms) => ms > 0));
   return Math.min(5000, Math.max(100, Math.floor(shortest / 10)));
 }
 
 /**
- * Ends idle sessions and those past their lifetime. A session with a call in flight is never
- * reaped: the idle clock starts when its last call ends, and a session past its lifetime ends
+ * Ends idle sessions and browsers, and those past their lifetime. Nothing with a call in flight
+ * is reaped: the idle clock starts when the last call ends, and an item past its lifetime ends
  * once its calls are done.
  */
-export class Reaper {
+export class Reaper<T extends Reapable> {
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly options: ReaperOptions) {}
+  constructor(private readonly options: ReaperOptions<T>) {}
 
   start(): void {
     const { idleTimeout, sessionLifetime } = this.options;
@@ -37,19 +44,19 @@ export class Reaper {
     this.timer = undefined;
   }
 
-  /** A call of `record` ended: a session past its lifetime ends now rather than at the next sweep. */
-  afterCall(record: SessionRecord, now: number): void {
+  /** A call of `item` ended: past its lifetime, it ends now rather than at the next sweep. */
+  afterCall(item: T, now: number): void {
     const { sessionLifetime } = this.options;
-    if (record.inFlight === 0 && sessionLifetime > 0 && now - record.createdAt >= sessionLifetime) this.options.end(record.id, 'lifetime');
+    if (item.inFlight === 0 && sessionLifetime > 0 && now - item.createdAt >= sessionLifetime) this.options.end(item, 'lifetime');
   }
 
-  /** Ends every session due at `now`. */
+  /** Ends everything due at `now`. */
   sweep(now: number): void {
     const { idleTimeout, sessionLifetime } = this.options;
-    for (const record of [...this.options.sessions()]) {
-      if (record.inFlight > 0) continue;
-      if (sessionLifetime > 0 && now - record.createdAt >= sessionLifetime) this.options.end(record.id, 'lifetime');
-      else if (idleTimeout > 0 && now - record.lastActivityAt >= idleTimeout) this.options.end(record.id, 'idle');
+    for (const item of [...this.options.items()]) {
+      if (item.inFlight > 0) continue;
+      if (sessionLifetime > 0 && now - item.createdAt >= sessionLifetime) this.options.end(item, 'lifetime');
+      else if (idleTimeout > 0 && now - item.lastActivityAt >= idleTimeout) this.options.end(item, 'idle');
     }
   }
 }

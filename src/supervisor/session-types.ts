@@ -17,9 +17,14 @@ export type BrowserEndReason = EndReason | 'closed' | 'reclaimed';
 export interface BrowserLease {
   /** The lease's own id, random; never reused, even when its worker is recycled. */
   id: string;
+  /**
+   * The name clients use for it (`browser` argument): 144 random bits, URL-safe. Usable only by
+   * its owner; not a credential, since every request is authenticated anyway.
+   */
+  handle: string;
   /** Who holds it (a token fingerprint; undefined without tokens): its worker serves no other. */
   owner?: string;
-  /** The MCP session whose own browser this is. */
+  /** The MCP session it belongs to (its own browser, or one it opened); none for a browser opened without a session. */
   sessionId?: string;
   /** The worker serving the lease now; swapped for a fresh one after a fault. */
   worker: WorkerHandle;
@@ -53,8 +58,10 @@ export interface SessionRecord {
   createdAt: number;
   lastActivityAt: number;
   inFlight: number;
-  /** The session's own browser, once a call needed one. */
+  /** The session's own browser, once a call needed one: the one calls without `browser` use. */
   browser?: BrowserLease;
+  /** More browsers the session opened with browser_open; they end with it. */
+  opened: Set<BrowserLease>;
   /** The session's browser on its way (waiting for a slot, starting), shared by concurrent calls. */
   acquiring?: Promise<BrowserLease>;
   /** Told with the next result even when the browser is new (its old browser was reclaimed). */
@@ -73,6 +80,31 @@ export interface BrowserInfo extends WorkerStatus {
   lastActivityAt: string;
   /** Resident memory of the worker and its browser, bytes. */
   rssBytes: number;
+}
+
+/** What /browsers shows of a browser, whichever protocol era opened it. */
+export interface BrowserListing {
+  /** The first 8 characters of its handle: enough to tell browsers apart, not to use one. */
+  handlePrefix: string;
+  /** The first 8 hex digits of its owner's token fingerprint; null without tokens. */
+  token: string | null;
+  /** The MCP session it belongs to, or null for one opened without a session. */
+  sessionId: string | null;
+  /** It is its session's own browser (calls without `browser` use it). */
+  own: boolean;
+  workerPid: number;
+  url: string;
+  title: string;
+  pages: number;
+  createdAt: string;
+  idleMs: number;
+}
+
+/** Who makes a call: an MCP session (2025-11-25), or an authenticated caller alone (2026-07-28). */
+export interface Caller {
+  sessionId?: string;
+  /** The caller's token fingerprint; ignored with a session, which has its own. */
+  owner?: string;
 }
 
 /** What /sessions shows of a session. */

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import { treesStats } from './process-stats.ts';
 import { Reaper } from './reaper.ts';
 import { Recovery } from './recovery.ts';
 import type {
-  BrowserEndReason, BrowserInfo, BrowserLease, EndReason, Readiness, SessionInfo, SessionRecord, SupervisorEvents,
+  BrowserEndReason, BrowserInfo, BrowserLease, BrowserListing, Caller, EndReason, Readiness, SessionInfo, SessionRecord, SupervisorEvents,
 } from './session-types.ts';
 
 /** How the supervisor is built; tests swap the worker program and the browser path. */
@@ -35,10 +35,24 @@ export interface SupervisorOptions {
 export interface ToolCall {
   name: string;
   args: Record<string, unknown>;
-  /** The tool ends the caller's browser (browser_close): its lease is released, not called. */
-  releasesBrowser?: boolean;
+  /** The handle the call names (its `browser` argument), if any. */
+  browser?: string;
+  /** What the tool does to browsers, when the supervisor answers it (see Tool.browserRole). */
+  browserRole?: 'opens' | 'closes' | 'lists';
   /** Why a worker that ran this tool must never serve another lease (unsafe code), if so. */
   taints?: string;
+}
+
+/** The one answer for a handle that never existed, expired, was closed, or is another token's: it reveals nothing. */
+export function unknownBrowserError(): FleetError {
+  return new FleetError('BROWSER_NOT_FOUND', 'Unknown or expired browser handle. Handles expire when their browser has had no call ' +
+    'for --idle-timeout, and end with browser_close or their MCP session. Call browser_open to open a browser and pass the ' +
+    'handle it returns as `browser`.');
+}
+
+/** A new handle: 144 bits from the CSPRNG, base64url. */
+function newHandle(): string {
+  return randomBytes(18).toString('base64url');
 }
 
 /** How long an ended session's calls in flight get to deliver their answers, ms. */
@@ -49,9 +63,11 @@ function tenantOf(owner: string | undefined): string {
   return owner ?? '';
 }
 
-function textResult(text: string): ToolResult {
-  return { content: [{ type: 'text', text: `### Result\n${text}` }] };
+function textResult(text: string, structuredContent?: Record<string, unknown>): ToolResult {
+  return { content: [{ type: 'text', text: `### Result\n${text}` }], ...(structuredContent && { structuredContent }) };
 }
+
+const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
 
 /**
  * The table of MCP sessions and the table of browser leases behind them. A session is cheap and
@@ -63,6 +79,8 @@ function textResult(text: string): ToolResult {
 export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly sessions = new Map<string, SessionRecord>();
   private readonly leases = new Map<string, BrowserLease>();
+  /** The same leases by handle. */
+  private readonly handles = new Map<string, BrowserLease>();
   /** Sessions whose end is under way, so a second end joins the first. */
   private readonly ending = new Map<string, Promise<void>>();
   /** Aborts a session's wait for a browser when the session ends. */
@@ -74,7 +92,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly supply: BrowserSupply;
   private readonly recovery: Recovery;
   private readonly heartbeat: Heartbeat;
-  private readonly reaper: Reaper;
+  private readonly reaper: Reaper<SessionRecord | BrowserLease>;
+  /** Tool calls running now, in any era. */
+  private callsRunning = 0;
   /** Checked whenever a call ends: waits for calls to settle (shutdown, ended sessions). */
   private readonly callWatchers = new Set<() => void>();
   private shuttingDown = false;
@@ -105,7 +125,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         this.watch(lease, worker);
       },
       discard: async (worker) => void await worker.close(1000),
-      giveUp: (lease) => (lease.sessionId ? this.endSession(lease.sessionId, 'crashed') : this.endBrowser(lease, 'crashed')),
+      giveUp: (lease) => (this.isOwn(lease) ? this.endSession(lease.sessionId!, 'crashed') : this.endBrowser(lease, 'crashed')),
       reported: (lease, code, recovered) => this.emit('browser.faulted', { id: lease.id, sessionId: lease.sessionId, code, recovered }),
     });
     this.heartbeat = new Heartbeat({
@@ -117,8 +137,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.reaper = new Reaper({
       idleTimeout: config.idleTimeout,
       sessionLifetime: config.sessionLifetime,
-      sessions: () => this.sessions.values(),
-      end: (id, reason) => void this.endSession(id, reason),
+      // Sessions, and the browsers that are not a session's own (those end with their session).
+      items: () => [...this.sessions.values(), ...[...this.leases.values()].filter((lease) => !this.isOwn(lease))],
+      end: (item, reason) => void ('handle' in item ? this.endBrowser(item, reason) : this.endSession(item.id, reason)),
     });
   }
 
@@ -204,7 +225,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       throw new FleetError(readiness.code!, readiness.reason!, { retryAfter: RETRY_AFTER_SECONDS });
     }
     const now = Date.now();
-    const record: SessionRecord = { id, owner, clientName, createdAt: now, lastActivityAt: now, inFlight: 0, notices: [] };
+    const record: SessionRecord = { id, owner, clientName, createdAt: now, lastActivityAt: now, inFlight: 0, notices: [], opened: new Set() };
     this.sessions.set(id, record);
     this.aborts.set(record, new AbortController());
     this.log.info({ sessionId: id, clientName }, 'session opened');
@@ -213,49 +234,64 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /**
-   * Runs a tool call in the session's browser within `timeoutMs`, getting the browser first when
-   * the session has none. Whatever goes wrong under the call (no browser free, deadline, stuck
-   * page, crash) ends it with an error saying what happened; the browser goes on with a fresh
-   * worker when one was needed.
+   * Runs a tool call for `caller` within `timeoutMs`: in the browser its `browser` handle names,
+   * or else in the session's own browser, got first when the session has none. Browser roles
+   * (open, close, list) are answered here. Whatever goes wrong under the call (no browser free,
+   * deadline, stuck page, crash) ends it with an error saying what happened; the browser goes on
+   * with a fresh worker when one was needed.
    */
-  async callTool(id: string, call: ToolCall, options: { timeoutMs: number; signal?: AbortSignal }): Promise<ToolResult> {
-    const session = this.require(id);
+  async callTool(caller: Caller, call: ToolCall, options: { timeoutMs: number; signal?: AbortSignal }): Promise<ToolResult> {
+    const session = caller.sessionId === undefined ? undefined : this.require(caller.sessionId);
+    const owner = session ? session.owner : caller.owner;
     if (this.shuttingDown) throw new FleetError('SHUTTING_DOWN', 'the server is shutting down and takes no new calls');
-    session.inFlight++;
-    const started = session.lastActivityAt = Date.now();
+    this.callsRunning++;
+    if (session) session.inFlight++;
+    const started = Date.now();
+    if (session) session.lastActivityAt = started;
     let outcome = 'ok';
     try {
-      const result = await this.runCall(session, call, options);
+      const result = await this.runCall(session, owner, call, options);
       if (result.isError) outcome = 'error';
-      const notices = session.notices.splice(0);
+      const notices = session?.notices.splice(0) ?? [];
       return notices.length ? withNotices(result, notices) : result;
     } catch (error) {
       outcome = toFleetError(error).code;
       throw error;
     } finally {
-      session.inFlight--;
-      session.lastActivityAt = Date.now();
-      this.emit('tool.called', { id, tool: call.name, outcome, ms: Date.now() - started });
+      this.callsRunning--;
+      if (session) {
+        session.inFlight--;
+        session.lastActivityAt = Date.now();
+      }
+      this.emit('tool.called', { id: session?.id ?? call.browser?.slice(0, 8) ?? '', tool: call.name, outcome, ms: Date.now() - started });
       for (const check of [...this.callWatchers]) check();
-      if (this.sessions.get(id) === session) this.reaper.afterCall(session, Date.now());
+      if (session && this.sessions.get(session.id) === session) this.reaper.afterCall(session, Date.now());
     }
   }
 
-  private async runCall(session: SessionRecord, call: ToolCall, options: { timeoutMs: number; signal?: AbortSignal }): Promise<ToolResult> {
-    if (call.releasesBrowser) {
-      const lease = session.browser;
+  private async runCall(session: SessionRecord | undefined, owner: string | undefined, call: ToolCall, options: { timeoutMs: number; signal?: AbortSignal }): Promise<ToolResult> {
+    if (call.browserRole === 'lists') return this.listResult(session, owner);
+    if (call.browserRole === 'opens') return this.openBrowser(session, owner, call, options);
+    if (call.browserRole === 'closes') {
+      const lease = call.browser !== undefined ? this.byHandle(call.browser, owner) : session?.browser;
       if (!lease) return textResult('No browser is open. The next tool call opens one.');
       await this.endBrowser(lease, 'closed');
-      return textResult('Browser closed. The next tool call opens a new one.');
+      return textResult(lease === session?.browser || !call.browser
+        ? 'Browser closed. The next tool call opens a new one.'
+        : 'Browser closed; its handle no longer works.');
     }
-    const lease = session.browser ?? await this.browserFor(session, options.signal);
+    const lease = await this.targetOf(session, owner, call.browser, options.signal);
+    return this.runOn(lease, call, options);
+  }
+
+  /** Runs `call` in `lease`'s worker, with the lease's accounting around it. */
+  private async runOn(lease: BrowserLease, call: ToolCall, options: { timeoutMs: number; signal?: AbortSignal }): Promise<ToolResult> {
     if (call.taints) lease.tainted ??= call.taints;
     lease.inFlight++;
     lease.lastActivityAt = Date.now();
     try {
       if (lease.recovering && !(await lease.recovering)) throw new FleetError('SESSION_CLOSED', 'the session was closed after its browser failed; start a new session');
-      const result = await forwardCall({ recovery: this.recovery, isLive: (l) => this.leases.get(l.id) === l }, lease, call, options);
-      return result;
+      return await forwardCall({ recovery: this.recovery, isLive: (l) => this.leases.get(l.id) === l }, lease, call, options);
     } catch (error) {
       // A call that hung leaves a page the worker may not have fully recovered: not for another tenant's next session.
       if (toFleetError(error).code === 'TOOL_TIMEOUT') lease.tainted ??= 'a call on it timed out';
@@ -263,12 +299,86 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     } finally {
       lease.inFlight--;
       lease.lastActivityAt = Date.now();
+      if (!this.isOwn(lease) && this.leases.get(lease.id) === lease) this.reaper.afterCall(lease, Date.now());
     }
+  }
+
+  /** The lease a handle names for `owner`; anything else gets the one unknown-browser error. */
+  private byHandle(handle: string, owner: string | undefined): BrowserLease {
+    const lease = this.handles.get(handle);
+    if (!lease || lease.owner !== owner) throw unknownBrowserError();
+    return lease;
+  }
+
+  /** The browser a call acts in: the one it names, else the session's own (got on first use). */
+  private async targetOf(session: SessionRecord | undefined, owner: string | undefined, handle: string | undefined, signal?: AbortSignal): Promise<BrowserLease> {
+    if (handle !== undefined) return this.byHandle(handle, owner);
+    if (!session) {
+      throw new FleetError('BROWSER_REQUIRED', 'This request has no MCP session, so it must name a browser: call browser_open first ' +
+        'and pass the handle it returns as `browser`.');
+    }
+    return session.browser ?? this.browserFor(session, signal);
+  }
+
+  /**
+   * browser_open: a new browser for the caller, set up with the call's options, and its handle.
+   * In a session without a browser yet it becomes the session's own.
+   */
+  private async openBrowser(session: SessionRecord | undefined, owner: string | undefined, call: ToolCall, options: { timeoutMs: number; signal?: AbortSignal }): Promise<ToolResult> {
+    const own = session !== undefined && !session.browser && !session.acquiring;
+    const acquiring = this.acquire({ owner, session, own }, options.signal);
+    if (own) session.acquiring = acquiring.finally(() => { session.acquiring = undefined; });
+    const lease = await acquiring;
+    let result: ToolResult;
+    try {
+      result = await this.runOn(lease, call, options);
+    } catch (error) {
+      await this.endBrowser(lease, 'start-failed');
+      throw error;
+    }
+    if (result.isError) {
+      await this.endBrowser(lease, 'start-failed');
+      return result;
+    }
+    const text = `Browser opened. Its handle: \`${lease.handle}\`. Pass "browser": "${lease.handle}" to the other tools to act in it.` +
+      (own ? ' It is also this session\'s own browser: calls without `browser` use it.' : '');
+    return { ...result, content: [{ type: 'text', text: `### Browser\n${text}` }, ...result.content], structuredContent: { browser: lease.handle } };
+  }
+
+  /** The browsers a caller may address: a session's own and opened ones, or the owner's browsers opened without a session. */
+  private browsersOf(session: SessionRecord | undefined, owner: string | undefined): BrowserLease[] {
+    if (session) return [...(session.browser ? [session.browser] : []), ...session.opened];
+    return [...this.leases.values()].filter((lease) => lease.owner === owner && lease.sessionId === undefined);
+  }
+
+  /** browser_list: the caller's browsers, as text and as structured content. */
+  private async listResult(session: SessionRecord | undefined, owner: string | undefined): Promise<ToolResult> {
+    const leases = this.browsersOf(session, owner);
+    if (leases.length === 0) {
+      return textResult(session ? 'No browser is open. The next tool call opens one, or call browser_open.' : 'No browser is open. Call browser_open.', { browsers: [] });
+    }
+    const now = Date.now();
+    const entries = await Promise.all(leases.map(async (lease) => {
+      const status = await this.statusOf(lease.worker);
+      return { browser: lease.handle, own: lease === session?.browser, url: status.url, title: status.title, tabs: status.pages, idleSeconds: Math.round((now - lease.lastActivityAt) / 1000) };
+    }));
+    const lines = entries.map((e) => `- \`${e.browser}\`${e.own ? ' (this session\'s own)' : ''}: ${e.url || 'no page'}` +
+      `${e.title ? ` "${e.title}"` : ''}, ${e.tabs} tab${e.tabs === 1 ? '' : 's'}, idle ${seconds(e.idleSeconds * 1000)}`);
+    return textResult(lines.join('\n'), { browsers: entries });
+  }
+
+  private statusOf(worker: WorkerHandle) {
+    return worker.request('status', {}, { timeoutMs: 1000 }).catch(() => ({ browserPid: worker.browserPid, pages: 0, url: '', title: '' }));
+  }
+
+  /** Whether `lease` is its session's own browser (it ends with the session, and calls without `browser` use it). */
+  private isOwn(lease: BrowserLease): boolean {
+    return lease.sessionId !== undefined && this.sessions.get(lease.sessionId)?.browser === lease;
   }
 
   /** The session's browser: acquired once, shared by calls that arrive while it is on its way. */
   private browserFor(session: SessionRecord, signal?: AbortSignal): Promise<BrowserLease> {
-    const acquiring = session.acquiring ??= this.acquire(session).finally(() => {
+    const acquiring = session.acquiring ??= this.acquire({ owner: session.owner, session, own: true }).finally(() => {
       if (session.acquiring === acquiring) session.acquiring = undefined;
     });
     if (!signal) return acquiring;
@@ -281,38 +391,49 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     });
   }
 
-  private async acquire(session: SessionRecord): Promise<BrowserLease> {
+  /**
+   * A new lease for `owner` from the supply (warm, recycled or cold; waiting at the cap). For a
+   * session it is the session's own browser or one more it opened; without one, a browser known
+   * only by its handle, whose wait ends with `signal`.
+   */
+  private async acquire(spec: { owner?: string; session?: SessionRecord; own: boolean }, signal?: AbortSignal): Promise<BrowserLease> {
+    const { owner, session, own } = spec;
     const id = randomUUID();
     const outputDir = join(this.config.outputDir, id);
-    const log = this.log.child({ sessionId: session.id, browser: id.slice(0, 8) });
+    const log = this.log.child({ sessionId: session?.id, browser: id.slice(0, 8) });
     const started = Date.now();
+    const abort = session ? this.aborts.get(session)?.signal : undefined;
+    const waitSignal = abort && signal ? AbortSignal.any([abort, signal]) : abort ?? signal;
     let acquired;
     try {
-      acquired = await this.supply.acquire(tenantOf(session.owner), outputDir, log, this.aborts.get(session)?.signal);
+      acquired = await this.supply.acquire(tenantOf(owner), outputDir, log, waitSignal);
     } catch (error) {
       rmSync(outputDir, { recursive: true, force: true });
       const fleetError = toFleetError(error, 'WORKER_START_FAILED');
       this.emit('browser.refused', { code: fleetError.code });
-      if (session.endReason) throw this.endedError(session);
+      if (session?.endReason) throw this.endedError(session);
+      if (signal?.aborted) throw new FleetError('CANCELLED', 'the call was cancelled while it waited for a browser');
       throw fleetError;
     }
     const { worker, how, waitedMs } = acquired;
     worker.uses++;
     const now = Date.now();
     const lease: BrowserLease = {
-      id, owner: session.owner, sessionId: session.id, worker, outputDir,
+      id, handle: newHandle(), owner, sessionId: session?.id, worker, outputDir,
       createdAt: now, lastActivityAt: now, inFlight: 0, notices: [], replacementsInARow: 0,
     };
     this.leases.set(id, lease);
+    this.handles.set(lease.handle, lease);
     this.watch(lease, worker);
     log.info({ workerPid: worker.pid, browserPid: worker.browserPid, how, uses: worker.uses, waitedMs, ms: now - started }, 'browser acquired');
-    this.emit('browser.acquired', { id, sessionId: session.id, how, waitedMs, ms: now - started });
-    if (this.sessions.get(session.id) !== session) {
+    this.emit('browser.acquired', { id, sessionId: session?.id, how, waitedMs, ms: now - started });
+    if (session && this.sessions.get(session.id) !== session) {
       // The session ended while its browser was on its way: the browser goes straight back.
       void this.endBrowser(lease, session.endReason ?? 'deleted');
       throw this.endedError(session);
     }
-    session.browser = lease;
+    if (session && own) session.browser = lease;
+    else if (session) session.opened.add(lease);
     return lease;
   }
 
@@ -323,7 +444,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   private leaseLog(lease: BrowserLease): Logger {
-    return this.log.child({ sessionId: lease.sessionId, browser: lease.id.slice(0, 8) });
+    return this.log.child({ sessionId: lease.sessionId, browser: lease.id.slice(0, 8), handle: lease.handle.slice(0, 8) });
   }
 
   /** Watches a lease's worker: a crash, a lost browser or a notice from the worker. */
@@ -402,9 +523,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   private inFlightTotal(): number {
-    let total = 0;
-    for (const record of this.sessions.values()) total += record.inFlight;
-    return total;
+    return this.callsRunning;
   }
 
   /**
@@ -414,9 +533,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private async endBrowser(lease: BrowserLease, reason: BrowserEndReason): Promise<void> {
     if (this.leases.get(lease.id) !== lease) return;
     this.leases.delete(lease.id);
+    this.handles.delete(lease.handle);
     lease.endReason = reason;
     const session = lease.sessionId ? this.sessions.get(lease.sessionId) : undefined;
     if (session?.browser === lease) session.browser = undefined;
+    session?.opened.delete(lease);
     const worker = lease.worker;
     this.unwatch.get(worker)?.();
     const unfit = lease.tainted
@@ -438,7 +559,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     session.endReason = reason;
     this.aborts.get(session)?.abort();
     const ended = (async () => {
-      await Promise.all([session.browser && this.endBrowser(session.browser, reason), this.callsSettled(session)]);
+      const browsers = [...(session.browser ? [session.browser] : []), ...session.opened];
+      await Promise.all([...browsers.map((lease) => this.endBrowser(lease, reason)), this.callsSettled(session)]);
       this.log.info({ sessionId: id, reason }, 'session ended');
       this.emit('session.ended', { id, reason, ageMs: Date.now() - session.createdAt });
     })().finally(() => this.ending.delete(id));
@@ -467,9 +589,30 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     })));
   }
 
+  /** What /browsers shows: every browser of `owner` (a token fingerprint), or every browser. */
+  async listBrowsers(filter: { owner?: string } = {}): Promise<BrowserListing[]> {
+    const now = Date.now();
+    const leases = [...this.leases.values()].filter((lease) => filter.owner === undefined || lease.owner === filter.owner);
+    return Promise.all(leases.map(async (lease) => {
+      const status = await this.statusOf(lease.worker);
+      return {
+        handlePrefix: lease.handle.slice(0, 8),
+        token: lease.owner?.slice(0, 8) ?? null,
+        sessionId: lease.sessionId ?? null,
+        own: this.isOwn(lease),
+        workerPid: lease.worker.pid,
+        url: status.url,
+        title: status.title,
+        pages: status.pages,
+        createdAt: new Date(lease.createdAt).toISOString(),
+        idleMs: now - lease.lastActivityAt,
+      };
+    }));
+  }
+
   private async describe(lease: BrowserLease, rssBytes: number): Promise<BrowserInfo> {
     const worker = lease.worker;
-    const status = await worker.request('status', {}, { timeoutMs: 1000 }).catch(() => ({ browserPid: worker.browserPid, pages: 0, url: '' }));
+    const status = await this.statusOf(worker);
     return {
       id: lease.id,
       workerPid: worker.pid,

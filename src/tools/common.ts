@@ -4,11 +4,11 @@ import { defineTool } from './tool.ts';
 const close = defineTool({
   name: 'browser_close',
   title: 'Close browser',
-  description: 'Close the page',
+  description: 'Close the page. With `browser`, closes that browser and its handle stops working.',
   input: z.object({}),
   annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: true },
   ignoresModalState: true,
-  releasesBrowser: true,
+  browserRole: 'closes',
   async handle(ctx, _args, response) {
     await ctx.closeBrowser();
     response.addResult('Browser closed. The next tool call opens a new one.');

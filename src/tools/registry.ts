@@ -14,11 +14,15 @@ import { runCodeTools } from './run-code.ts';
 import { screenshotTools } from './screenshot.ts';
 import { snapshotTools } from './snapshot.ts';
 import { tabsTools } from './tabs.ts';
-import type { Tool } from './tool.ts';
+import { withBrowserField, type Tool } from './tool.ts';
 import { waitTools } from './wait.ts';
 
-/** Every tool, in the order clients see them (the groups of @playwright/mcp, then ours). */
-export const allTools: Tool[] = [
+/**
+ * Every tool, in the order clients see them (the groups of @playwright/mcp, then ours), each with
+ * the optional `browser` handle where it acts in a browser. The list is the same in both protocol
+ * eras and for every connection.
+ */
+export const allTools: Tool[] = ([
   ...commonTools,
   ...consoleTools,
   ...dialogsTools,
@@ -36,7 +40,7 @@ export const allTools: Tool[] = [
   ...tabsTools,
   ...waitTools,
   ...openTools,
-] as Tool[];
+] as Tool[]).map(withBrowserField);
 
 /** The tools a server with these capabilities offers. */
 export function enabledTools(caps: readonly string[]): Tool[] {

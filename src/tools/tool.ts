@@ -117,10 +117,12 @@ export interface Tool<Input extends z.ZodObject = z.ZodObject> {
   /** Runs whatever modal state is open (closing the browser, switching tabs). */
   ignoresModalState?: boolean;
   /**
-   * Ends the caller's browser (browser_close): the supervisor releases the lease, so its worker
-   * is recycled and its slot freed, instead of calling the worker; the next call gets a browser.
+   * What the tool does to the caller's browsers, when the supervisor rather than a worker answers
+   * it: `opens` a new browser and returns its handle (browser_open), `closes` the browser the call
+   * names, releasing its lease (browser_close), `lists` the caller's browsers (browser_list).
+   * Tools without a role run in the browser the call names.
    */
-  releasesBrowser?: boolean;
+  browserRole?: 'opens' | 'closes' | 'lists';
   /** Why a worker that ran this tool must never serve another lease (it ran unsafe code), if so. */
   taints?: string;
   handle(ctx: ToolContext, args: z.output<Input>, response: Response): Promise<void>;
@@ -135,6 +137,21 @@ export function defineTool<Input extends z.ZodObject>(tool: Tool<Input>): Tool<I
 export function toolTimeoutMs(tool: Tool, args: Record<string, unknown>, deadlines: Deadlines): number {
   if (tool.timeoutMs) return tool.timeoutMs(args, deadlines);
   return tool.navigates ? deadlines.timeoutNavigation : deadlines.timeoutAction;
+}
+
+/** The header a 2026-07-28 client mirrors the `browser` argument into (`Mcp-Param-Browser`), so routers can pick the instance. */
+export const BROWSER_HEADER = 'Browser';
+
+/** The optional `browser` handle every tool but browser_open and browser_list takes. */
+export const browserField = z.string().min(1).max(200).optional()
+  .describe('Handle of the browser to act in, as browser_open returned it. Required in a request without an MCP session ' +
+    '(protocol 2026-07-28); in a session, omit it to use the session\'s own browser.')
+  .meta({ 'x-mcp-header': BROWSER_HEADER });
+
+/** `tool` with the optional `browser` parameter, unless it opens or lists browsers rather than acting in one. */
+export function withBrowserField(tool: Tool): Tool {
+  if (tool.browserRole === 'opens' || tool.browserRole === 'lists') return tool;
+  return { ...tool, input: tool.input.extend({ browser: browserField }) };
 }
 
 /** The `element` description field shared by element tools. */

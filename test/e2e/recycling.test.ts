@@ -143,7 +143,7 @@ describe('a recycled browser keeps nothing of the session before', () => {
     }
   });
 
-  test('a browser relaunched with other options by browser_open is back to the server\'s options for the next session', async () => {
+  test('a browser browser_open set up with other options is back to the server\'s options for the next session', async () => {
     const first = await connectClient(server.url);
     await first.call('browser_open', { width: 640, height: 480 });
     assert.deepEqual(await evaluate(first, '() => [innerWidth, innerHeight]'), [640, 480]);

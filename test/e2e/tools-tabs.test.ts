@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { browserOf } from '../helpers/browsers.ts';
 import { resultText, type TestClient } from '../helpers/client.ts';
 import type { PageServer } from '../helpers/pages.ts';
-import { isAlive, waitUntil } from '../helpers/processes.ts';
+import { waitUntil } from '../helpers/processes.ts';
 import type { TestServer } from '../helpers/server.ts';
 import { closeSession, openSession } from '../helpers/session.ts';
 
@@ -64,30 +64,37 @@ describe('tabs, popups and the page limit', () => {
     await client.call('browser_tabs', { action: 'close', index: 1 });
   });
 
-  test('browser_open relaunches the browser with a new viewport', async () => {
-    const before = await browserOf(server, client.sessionId);
+  test('browser_open in a session that has a browser opens a second one, with its own viewport, addressed by its handle', async () => {
+    const own = await browserOf(server, client.sessionId);
     const opened = await client.call('browser_open', { width: 500, height: 400 });
     assert.notEqual(opened.isError, true, resultText(opened));
-    assert.match(resultText(opened), /headless, viewport 500x400/);
-    // The front learns the new PID from the worker's event, without asking for status.
-    const handlePid = server.supervisor.get(client.sessionId)!.browser!.worker.browserPid;
-    const now = await browserOf(server, client.sessionId);
-    assert.equal(now.id, before.id, 'the same lease and worker');
-    assert.equal(now.workerPid, before.workerPid);
-    assert.equal(handlePid, now.browserPid, 'the front tracks the relaunched browser');
-    assert.notEqual(now.browserPid, before.browserPid, 'a new browser process');
-    assert.ok(await waitUntil(() => !isAlive(before.browserPid!), 5000), 'the old browser exited');
-    const size = await client.text('browser_evaluate', { function: '() => [innerWidth, innerHeight]' });
-    assert.match(size, /\[\s*500,\s*400\s*\]/);
+    const handle = (opened.structuredContent as { browser: string }).browser;
+    assert.match(handle, /^[A-Za-z0-9_-]{22,}$/, 'an opaque URL-safe handle of at least 128 bits');
+    assert.match(resultText(opened), new RegExp(`handle: \`${handle}\``));
+    assert.match(resultText(opened), /Headless, viewport 500x400/);
+    assert.doesNotMatch(resultText(opened), /own browser/, 'the session already had its own');
+    const second = server.supervisor.browsers().find((lease) => lease.handle === handle)!;
+    assert.notEqual(second.worker.pid, own.workerPid, 'a browser in a worker of its own');
+    const size = (browser?: string) => client.text('browser_evaluate', { function: '() => [innerWidth, innerHeight]', ...(browser && { browser }) });
+    assert.match(await size(handle), /\[\s*500,\s*400\s*\]/);
+    assert.match(await size(), /\[\s*1280,\s*720\s*\]/, 'calls without browser stay in the session\'s own browser');
+    const listed = await client.call('browser_list');
+    const browsers = (listed.structuredContent as { browsers: { browser: string; own: boolean }[] }).browsers;
+    assert.deepEqual(browsers.map((b) => b.own), [true, false]);
+    assert.equal(browsers[1].browser, handle);
+    assert.match(resultText(await client.call('browser_close', { browser: handle })), /its handle no longer works/);
+    assert.equal(server.supervisor.browsers().some((lease) => lease.handle === handle), false);
+    const after = await client.call('browser_snapshot', { browser: handle });
+    assert.equal(after.isError, true);
+    assert.match(resultText(after), /Unknown or expired browser handle[^\n]*browser_open[^\n]*\[BROWSER_NOT_FOUND\]/);
+    assert.equal((await browserOf(server, client.sessionId)).workerPid, own.workerPid, 'the own browser is untouched');
   });
 
-  test('headed browser_open without a display says so and leaves the browser running', { skip: process.env.DISPLAY ? 'a display is available here' : false }, async () => {
-    const before = await browserOf(server, client.sessionId);
+  test('headed browser_open without a display says so and leaves no browser behind', { skip: process.env.DISPLAY ? 'a display is available here' : false }, async () => {
+    const before = server.supervisor.browsers().length;
     const refused = await client.call('browser_open', { headless: false });
     assert.equal(refused.isError, true);
     assert.match(resultText(refused), /Headed mode needs a display[^\n]*xvfb-run/);
-    const now = await browserOf(server, client.sessionId);
-    assert.equal(now.browserPid, before.browserPid);
-    assert.ok(isAlive(now.browserPid!));
+    assert.ok(await waitUntil(() => server.supervisor.browsers().length === before, 5000), 'the browser that could not be set up was released');
   });
 });

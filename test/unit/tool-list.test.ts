@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { toolInputSchema } from '../../src/front/mcp-session.ts';
+import { toolInputSchema } from '../../src/front/tool-calls.ts';
 import { allTools, enabledTools } from '../../src/tools/registry.ts';
 
 interface ReferenceTool {
@@ -16,11 +16,12 @@ const core = reference.filter((tool) => tool.default);
 
 /** Tools of ours that @playwright/mcp does not have, and why they may exist. */
 const EXTRA_TOOLS: Record<string, string> = {
-  browser_open: 'configures the session\'s own browser (headless, viewport); @playwright/mcp does that with server flags',
+  browser_open: 'opens a browser and returns its handle, with its own options (headless, viewport); @playwright/mcp has one browser per client, set up with server flags',
+  browser_list: 'lists the caller\'s browsers and their handles',
 };
 
-/** Parameters of ours beyond the reference's, per tool. None today: add one only with a reason. */
-const EXTRA_PROPERTIES: Record<string, string[]> = {};
+/** Parameters of ours beyond the reference's, on every tool: `browser`, the handle of the browser to act in. */
+const EXTRA_PROPERTIES = ['browser'];
 
 /** The schema with what may differ (descriptions) removed and `required` order-free. */
 function comparable(schema: unknown, extras: string[] = []): unknown {
@@ -46,7 +47,7 @@ describe('tool list matches @playwright/mcp 0.0.83', () => {
     test(`${ref.name} has the reference's parameters, types, enums and required list`, () => {
       const tool = ours.get(ref.name);
       assert.ok(tool, `${ref.name} is missing`);
-      assert.deepEqual(comparable(toolInputSchema(tool), EXTRA_PROPERTIES[ref.name]), comparable(ref.inputSchema));
+      assert.deepEqual(comparable(toolInputSchema(tool), EXTRA_PROPERTIES), comparable(ref.inputSchema));
       assert.deepEqual(tool.annotations, ref.annotations);
     });
   }
@@ -57,6 +58,21 @@ describe('tool list matches @playwright/mcp 0.0.83', () => {
       for (const [name, property] of Object.entries(properties)) {
         assert.ok(property.description && property.description.length > 10, `${tool.name}.${name} has no description`);
       }
+    }
+  });
+
+  test('every tool but browser_open and browser_list takes an optional browser handle mirrored into the Mcp-Param-Browser header', () => {
+    for (const tool of allTools) {
+      const schema = toolInputSchema(tool) as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
+      const browser = schema.properties?.browser;
+      if (tool.name === 'browser_open' || tool.name === 'browser_list') {
+        assert.equal(browser, undefined, `${tool.name} takes no browser`);
+        continue;
+      }
+      assert.ok(browser, `${tool.name} takes browser`);
+      assert.equal(browser.type, 'string');
+      assert.equal(browser['x-mcp-header'], 'Browser');
+      assert.ok(!(schema.required ?? []).includes('browser'), `${tool.name}: browser is optional`);
     }
   });
 
