@@ -3,8 +3,12 @@ import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
 import { systemdSettingsFromEnv } from './ops/systemd-notify.ts';
 import { startServer } from './server.ts';
+import { startStdio } from './stdio.ts';
 
-/** The `browser-fleet` command: parse options, serve, shut down cleanly on SIGTERM/SIGINT. */
+/**
+ * The `browser-fleet` command: parse options, serve over HTTP (or one client on stdio), shut down
+ * cleanly on SIGTERM/SIGINT or when the stdio client goes away.
+ */
 export async function main(argv: string[]): Promise<void> {
   let config;
   try {
@@ -17,21 +21,24 @@ export async function main(argv: string[]): Promise<void> {
     }
     throw error;
   }
-  const log = createLogger(config.logLevel);
-  const server = await startServer(config, log, { systemd: systemdSettingsFromEnv(process.env) }).catch((error: Error) => {
+  // In stdio mode stdout carries the MCP messages, and only them.
+  const log = createLogger(config.logLevel, config.stdio ? 'stderr' : 'stdout');
+  const running = await (config.stdio ? startStdio(config, log) : startServer(config, log, { systemd: systemdSettingsFromEnv(process.env) })).catch((error: Error) => {
     console.error(`browser-fleet: ${error.message}`);
     process.exit(1);
   });
   let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) {
+  let signals = 0;
+  const stop = (why: { signal: string } | { reason: string }) => {
+    if ('signal' in why && ++signals > 1) {
       // A second signal means "now": workers exit when our IPC channel closes, browsers with them.
-      log.warn({ signal }, 'second signal: exiting without waiting for calls in flight');
+      log.warn(why, 'second signal: exiting without waiting for calls in flight');
       process.exit(1);
     }
+    if (stopping) return;
     stopping = true;
-    log.info({ signal, shutdownTimeoutMs: config.shutdownTimeout }, 'shutting down: no new sessions, waiting for calls in flight');
-    server.close().then(() => {
+    log.info({ ...why, shutdownTimeoutMs: config.shutdownTimeout }, 'shutting down: no new sessions, waiting for calls in flight');
+    running.close().then(() => {
       log.info('shut down');
       process.exit(0);
     }, (error) => {
@@ -39,6 +46,8 @@ export async function main(argv: string[]): Promise<void> {
       process.exit(1);
     });
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop({ signal: 'SIGTERM' }));
+  process.on('SIGINT', () => stop({ signal: 'SIGINT' }));
+  // A stdio client that went away (closed our stdin, or exited) ends the process as a signal would.
+  if ('clientGone' in running) void running.clientGone.then((reason) => stop({ reason }));
 }

@@ -45,6 +45,7 @@ interface OptionSpec {
  * (times in milliseconds).
  */
 const SPECS = {
+  stdio: { flag: 'stdio', kind: 'boolean', description: 'serve one MCP client on stdin/stdout instead of HTTP: no listener (--host, --port and the HTTP guards are unused), logs on stderr, exit when stdin closes; --idle-timeout, --prewarm and --prewarm-max default to 0' },
   host: { flag: 'host', kind: 'string', description: 'address to bind' },
   port: { flag: 'port', kind: 'int', description: 'port to listen on (0 picks a free one)' },
   executablePath: { flag: 'executable-path', kind: 'string', description: 'path to the Chromium to launch', defaultText: 'found automatically' },
@@ -100,6 +101,7 @@ const viewport = z.string().regex(/^\d+x\d+$/, 'must look like 1280x720');
 
 /** The one schema every option goes through, whatever its source. */
 export const configSchema = z.object({
+  stdio: z.boolean().default(false),
   host: z.string().min(1).default('127.0.0.1'),
   port: z.number().int().min(0).max(65535).default(8931),
   executablePath: z.string().optional(),
@@ -299,11 +301,16 @@ export function parseConfig(input: Record<string, unknown>, sources: Partial<Rec
     const from = sources[key] ? ` (from ${sources[key]})` : '';
     throw new ConfigError(`${name}${from}: ${issue.message}`);
   }
-  const { maxBrowsers, prewarm, prewarmMax } = result.data;
+  const { stdio, maxBrowsers, prewarmMax } = result.data;
+  // One client on stdin/stdout: its session lasts as long as the process, and no browser is
+  // started before it asks for one, as with @playwright/mcp. Only defaults change; given values stand.
+  const unset = (key: Key) => stdio && input[key] === undefined;
+  const prewarm = unset('prewarm') ? 0 : result.data.prewarm;
   return Object.freeze({
     ...result.data,
+    idleTimeout: unset('idleTimeout') ? 0 : result.data.idleTimeout,
     prewarm: Math.min(prewarm, maxBrowsers),
-    prewarmMax: Math.min(maxBrowsers, Math.max(prewarm, prewarmMax ?? DEFAULT_PREWARM_MAX)),
+    prewarmMax: Math.min(maxBrowsers, Math.max(prewarm, prewarmMax ?? (stdio ? 0 : DEFAULT_PREWARM_MAX))),
   });
 }
 

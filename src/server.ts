@@ -30,14 +30,23 @@ export interface StartOptions {
   systemd?: SystemdSettings;
 }
 
+/**
+ * What every front starts from: the output root prepared, a browser found and a supervisor built
+ * for it, not started yet. `workerEntry`: a worker program to fork instead of the real one.
+ */
+export async function createSupervisor(config: Config, log: Logger, workerEntry?: string): Promise<{ supervisor: Supervisor; browserPath: string }> {
+  prepareOutputRoot(config.outputDir);
+  const browser = findBrowser({ executablePath: config.executablePath, headed: !config.headless });
+  if (!browser) throw new Error('no Chromium found: run `npm start` (it installs chromium-headless-shell) or pass --executable-path');
+  const program = workerEntry ? sourceProgram(workerEntry) : await workerProgram(log);
+  return { supervisor: new Supervisor({ config, log, executablePath: browser.path, program }), browserPath: browser.path };
+}
+
 /** Starts the front: finds a browser, builds the supervisor and the app, listens. */
 export async function startServer(config: Config, log: Logger, options: StartOptions = {}): Promise<RunningServer> {
   // Reads --auth-tokens-file and refuses a non-loopback bind without tokens (unless --no-auth).
   config = prepareAuth(config, log);
-  prepareOutputRoot(config.outputDir);
-  const browser = findBrowser({ executablePath: config.executablePath, headed: !config.headless });
-  if (!browser) throw new Error('no Chromium found: run `npm start` (it installs chromium-headless-shell) or pass --executable-path');
-  const supervisor = new Supervisor({ config, log, executablePath: browser.path, program: options.workerEntry ? sourceProgram(options.workerEntry) : await workerProgram(log) });
+  const { supervisor, browserPath } = await createSupervisor(config, log, options.workerEntry);
   const metrics = createMetrics(supervisor);
   const { app, routes } = createApp({ config, supervisor, log, metrics });
 
@@ -48,7 +57,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
-  log.info({ url, browser: browser.path, maxBrowsers: config.maxBrowsers, maxSessions: config.maxSessions, prewarm: config.prewarm }, 'browser-fleet listening');
+  log.info({ url, browser: browserPath, maxBrowsers: config.maxBrowsers, maxSessions: config.maxSessions, prewarm: config.prewarm }, 'browser-fleet listening');
   supervisor.start();
   const notifier = options.systemd ? new SystemdNotifier(options.systemd, log) : undefined;
   await notifier?.ready(`listening on ${url}`);

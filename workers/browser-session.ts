@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { findBrowser } from '../src/browser/find-browser.ts';
-import type { BrowserOptions, WorkerSettings, WorkerStatus } from '../src/ipc/protocol.ts';
+import type { BrowserOptions, PageLog, WorkerSettings, WorkerStatus } from '../src/ipc/protocol.ts';
 import { parentMap } from '../src/supervisor/process-stats.ts';
 import { truncateSnapshot, type RenderState } from '../src/tools/response.ts';
 import type { ConsoleEntry, ModalState, RequestEntry, SettleOptions } from '../src/tools/tool.ts';
@@ -87,6 +87,8 @@ export class BrowserSession {
   onDisconnected?: (reason: string) => void;
   /** Called after every launch with the new browser's PID. */
   onLaunched?: (pid: number | undefined) => void;
+  /** A console error, uncaught page error or crashed tab, for the client's log (notifications/message). */
+  onPageLog?: (log: PageLog) => void;
   private closing = false;
   /** What the browser may reach (schemes, origins, private networks); outlives relaunches. */
   private egress?: Egress;
@@ -229,6 +231,11 @@ export class BrowserSession {
     }
     this.records.set(page, newRecords(page));
     this.tabList.push(page);
+    page.on('console', (message) => {
+      if (message.type() === 'error') this.onPageLog?.({ level: 'error', kind: 'console', text: message.text(), url: page.url() });
+    });
+    page.on('pageerror', (error) => this.onPageLog?.({ level: 'error', kind: 'pageerror', text: error.message, url: page.url() }));
+    page.on('crash', () => this.onPageLog?.({ level: 'critical', kind: 'crash', text: 'the tab crashed', url: page.url() }));
     page.on('close', () => {
       const index = this.tabList.indexOf(page);
       if (index === -1) return;

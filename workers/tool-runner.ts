@@ -8,11 +8,20 @@ import { describeModalStates } from './modal-states.ts';
 
 const toolsByName = new Map<string, Tool>(allTools.map((tool) => [tool.name, tool]));
 
-/** What a tool handler reaches during one call: the session, the call's signal and deadline. */
-export function createToolContext(session: BrowserSession, signal: AbortSignal, deadline: number): ToolContext {
+/** What one call brings along: its signal, its deadline and where its progress goes. */
+export interface CallScope {
+  signal: AbortSignal;
+  deadline: number;
+  progress: ToolContext['progress'];
+}
+
+/** What a tool handler reaches during one call: the session, the call's signal, deadline and progress. */
+export function createToolContext(session: BrowserSession, scope: CallScope): ToolContext {
+  const { signal, deadline, progress } = scope;
   return {
     settings: session.settings,
     signal,
+    progress,
     currentPage: () => session.currentPage(),
     currentPageOrUndefined: () => session.currentPageOrUndefined(),
     resolveTarget: (target) => session.resolveTarget(target),
@@ -58,7 +67,7 @@ export function errorText(error: unknown): string {
  * handler, then render the page state after it. Failures of the tool are results the model can
  * read (isError); only an unknown tool or invalid arguments throw.
  */
-export async function runTool(session: BrowserSession, params: Methods['tool.call']['params'], signal: AbortSignal, deadline: number): Promise<ToolResult> {
+export async function runTool(session: BrowserSession, params: Methods['tool.call']['params'], scope: CallScope): Promise<ToolResult> {
   const tool = toolsByName.get(params.name);
   if (!tool || (tool.capability && !session.settings.caps.includes(tool.capability))) throw new FleetError('UNKNOWN_TOOL', `Tool "${params.name}" not found`);
   const parsed = tool.input.safeParse(normalizeLegacyArgs(params.args));
@@ -69,7 +78,7 @@ export async function runTool(session: BrowserSession, params: Methods['tool.cal
     response.addError(`${refusal} [MODAL_STATE]`);
   } else {
     try {
-      await tool.handle(createToolContext(session, signal, deadline), parsed.data, response);
+      await tool.handle(createToolContext(session, scope), parsed.data, response);
     } catch (error) {
       response.addError(errorText(error));
     }

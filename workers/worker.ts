@@ -4,7 +4,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { FleetError, toFleetError } from '../src/errors.ts';
 import {
   IPC_VERSION, isToWorker,
-  type EventMessage, type EventName, type Events, type FromWorker, type Methods, type RequestMessage, type WorkerSettings,
+  type EventMessage, type EventName, type Events, type FromWorker, type Methods, type PageLog, type RequestMessage, type WorkerSettings,
 } from '../src/ipc/protocol.ts';
 import { BrowserSession } from './browser-session.ts';
 import { closeStuckTabs, describeStuck } from './stuck-page.ts';
@@ -17,6 +17,25 @@ const emit = <E extends EventName>(name: E, data: Events[E]) => send({ type: 'ev
 
 let session: BrowserSession | undefined;
 const running = new Map<number, AbortController>();
+
+/** Most page log events sent per second; past it they are counted, and the count is sent once the second is over. */
+const PAGE_LOGS_PER_SECOND = 20;
+let pageLogWindow = { start: 0, sent: 0, dropped: 0 };
+
+/** Forwards a page problem to the front, at most PAGE_LOGS_PER_SECOND a second: a page can log in a loop. */
+function forwardPageLog(log: PageLog): void {
+  const now = Date.now();
+  if (now - pageLogWindow.start >= 1000) {
+    if (pageLogWindow.dropped > 0) emit('page.log', { ...log, text: `${pageLogWindow.dropped} more page errors in one second were not sent` });
+    pageLogWindow = { start: now, sent: 0, dropped: 0 };
+  }
+  if (pageLogWindow.sent >= PAGE_LOGS_PER_SECOND) {
+    pageLogWindow.dropped++;
+    return;
+  }
+  pageLogWindow.sent++;
+  emit('page.log', { ...log, text: log.text.slice(0, 2000) });
+}
 
 async function exitSoon(code: number, removeFiles = false): Promise<never> {
   const exit = () => {
@@ -42,6 +61,7 @@ async function start(settings: WorkerSettings): Promise<void> {
     session = new BrowserSession(settings);
     session.onDisconnected = (reason) => emit('browser.disconnected', { reason });
     session.onLaunched = (pid) => emit('browser.launched', { pid });
+    session.onPageLog = forwardPageLog;
     await session.launch();
     if (settings.warmUp) await session.warmUp();
     send({ type: 'ready', version: IPC_VERSION, workerPid: process.pid, browserPid: session.browserPid });
@@ -99,7 +119,10 @@ function describe(message: RequestMessage): string {
 
 async function run(message: RequestMessage, signal: AbortSignal): Promise<unknown> {
   switch (message.method) {
-    case 'tool.call': return runTool(session!, message.params as Methods['tool.call']['params'], signal, message.deadline);
+    case 'tool.call': {
+      const progress = (done: number, total: number | undefined, text: string) => emit('call.progress', { requestId: message.id, progress: done, total, message: text });
+      return runTool(session!, message.params as Methods['tool.call']['params'], { signal, deadline: message.deadline, progress });
+    }
     case 'status': return session!.status();
     case 'ping': return { at: Date.now() };
     case 'lease.bind': {

@@ -58,6 +58,7 @@ export class SessionRoutes {
     const session = this.sessions.get(id);
     if (!session) return;
     this.sessions.delete(id);
+    session.dispose();
     void session.transport.close();
   }
 

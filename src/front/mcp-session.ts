@@ -1,10 +1,13 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import { CallToolRequestSchema, type CallToolResult, ErrorCode, ListToolsRequestSchema, McpError, type Tool as McpTool } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolRequestSchema, type CallToolResult, ErrorCode, ListToolsRequestSchema, McpError, SetLevelRequestSchema, type ServerNotification, type Tool as McpTool,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { Config } from '../config.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
-import { runToolCall, toolCatalog } from './tool-calls.ts';
+import type { SupervisorEvents } from '../supervisor/session-types.ts';
+import { pageLogData, passesLevel, progressNotification, runToolCall, toolCatalog, type LogLevel } from './tool-calls.ts';
 
 /** Server name and version reported in `initialize`. */
 export const SERVER_INFO = { name: 'browser-fleet', version: '0.1.0' };
@@ -13,6 +16,8 @@ export const SERVER_INFO = { name: 'browser-fleet', version: '0.1.0' };
 export interface McpSession {
   server: Server;
   transport: WebStandardStreamableHTTPServerTransport;
+  /** Stops forwarding the session's browser logs; called when the session ends. */
+  dispose(): void;
 }
 
 let validator: AjvJsonSchemaValidator | undefined;
@@ -41,12 +46,39 @@ export function createMcpSession(options: {
 }): McpSession {
   const { sessionId, config, supervisor } = options;
   const { entries } = toolCatalog(config.caps);
-  const server = new Server(SERVER_INFO, { capabilities: { tools: {} }, jsonSchemaValidator: sharedValidator() });
+  const server = new Server(SERVER_INFO, { capabilities: { tools: {}, logging: {} }, jsonSchemaValidator: sharedValidator() });
+  /** The client's logging/setLevel; none: every level. */
+  let threshold: LogLevel | undefined;
+  /** How to reach the client inside each call in flight: its notifications ride the call's response stream. */
+  const calls = new Set<(notification: ServerNotification) => Promise<void>>();
+  server.setRequestHandler(SetLevelRequestSchema, async (request) => {
+    threshold = request.params.level;
+    return {};
+  });
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: entries as McpTool[] }));
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => runToolCall({ config, supervisor }, { sessionId }, request.params, {
-    signal: extra.signal,
-    unknownTool: (name) => new McpError(ErrorCode.InvalidParams, `Tool "${name}" not found`),
-  }));
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
+    const progressToken = request.params._meta?.progressToken;
+    calls.add(extra.sendNotification);
+    try {
+      return await runToolCall({ config, supervisor }, { sessionId }, request.params, {
+        signal: extra.signal,
+        unknownTool: (name) => new McpError(ErrorCode.InvalidParams, `Tool "${name}" not found`),
+        onProgress: progressToken === undefined ? undefined : (progress) => void extra.sendNotification(progressNotification(progressToken, progress)).catch(() => {}),
+      });
+    } finally {
+      calls.delete(extra.sendNotification);
+    }
+  });
+
+  // Console errors and crashes in the session's browsers: on the stream of a call in flight when
+  // there is one, else on the session's standalone stream (GET), as the client listens there.
+  const onLog = (event: SupervisorEvents['browser.log'][0]) => {
+    if (event.sessionId !== sessionId || !passesLevel(event.level, threshold)) return;
+    const notification = { method: 'notifications/message' as const, params: { level: event.level, logger: 'browser', data: pageLogData(event.handle, event) } };
+    const send = [...calls].at(-1) ?? ((n: ServerNotification) => server.notification(n));
+    void send(notification).catch(() => {});
+  };
+  supervisor.on('browser.log', onLog);
 
   const transport = new WebStandardStreamableHTTPServerTransport({
     sessionIdGenerator: () => sessionId,
@@ -54,5 +86,5 @@ export function createMcpSession(options: {
     // DELETE from the client: answered once the browser was released, so it is back in the pool (or gone) when the client hears back.
     onsessionclosed: (id) => supervisor.endSession(id, 'deleted'),
   });
-  return { server, transport };
+  return { server, transport, dispose: () => supervisor.off('browser.log', onLog) };
 }

@@ -6,7 +6,8 @@ import type { Logger } from '../log.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import { BROWSER_HEADER } from '../tools/tool.ts';
 import { SERVER_INFO } from './mcp-session.ts';
-import { runToolCall, toolCatalog } from './tool-calls.ts';
+import type { SupervisorEvents } from '../supervisor/session-types.ts';
+import { pageLogData, progressNotification, runToolCall, toolCatalog } from './tool-calls.ts';
 
 // The 2026-07-28 era: no initialize, no session id; every request stands alone, and state lives
 // behind the browser handles that browser_open returns. Served through SDK v2, one server
@@ -31,10 +32,25 @@ function modernServer(deps: { config: Config; supervisor: Supervisor }, owner: s
     supportedProtocolVersions: SUPPORTED_PROTOCOL_VERSIONS,
   });
   server.setRequestHandler('tools/list', async () => ({ tools: entries }));
-  server.setRequestHandler('tools/call', async (request, ctx) => runToolCall(deps, { owner }, request.params, {
-    signal: ctx.mcpReq.signal,
-    unknownTool: (name) => new ProtocolError(ProtocolErrorCode.InvalidParams, `Tool "${name}" not found`),
-  }));
+  server.setRequestHandler('tools/call', async (request, ctx) => {
+    const progressToken = request.params._meta?.progressToken;
+    // No stream outlives a request in this era: the page problems of the browser a call names
+    // arrive during that call, at the level the request asked for (SDK v2 applies it).
+    const browser = request.params.arguments?.browser;
+    const onLog = (event: SupervisorEvents['browser.log'][0]) => {
+      if (event.handle === browser) void ctx.mcpReq.log(event.level, pageLogData(event.handle, event), 'browser').catch(() => {});
+    };
+    deps.supervisor.on('browser.log', onLog);
+    try {
+      return await runToolCall(deps, { owner }, request.params, {
+        signal: ctx.mcpReq.signal,
+        unknownTool: (name) => new ProtocolError(ProtocolErrorCode.InvalidParams, `Tool "${name}" not found`),
+        onProgress: progressToken === undefined ? undefined : (progress) => void ctx.mcpReq.notify(progressNotification(progressToken, progress)).catch(() => {}),
+      });
+    } finally {
+      deps.supervisor.off('browser.log', onLog);
+    }
+  });
   const instance = server as unknown as { _ondiscover(): { supportedVersions: string[] } };
   const discover = instance._ondiscover.bind(server);
   instance._ondiscover = () => {

@@ -1,13 +1,33 @@
 import { z } from 'zod';
 import type { Config } from '../config.ts';
 import { toFleetError } from '../errors.ts';
-import type { ToolResult } from '../ipc/protocol.ts';
+import type { PageLog, ToolResult } from '../ipc/protocol.ts';
+import type { CallProgress } from '../ipc/worker-handle.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import type { Caller } from '../supervisor/session-types.ts';
 import { enabledTools } from '../tools/registry.ts';
 import { normalizeLegacyArgs, toolTimeoutMs, type Tool } from '../tools/tool.ts';
 
 // What both protocol eras share: one tool list, one way to validate and run a call.
+
+/** Log levels of MCP (RFC 5424), least severe first. */
+export const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'] as const;
+export type LogLevel = typeof LOG_LEVELS[number];
+
+/** Whether a message of `level` passes a client's `threshold` (none set: everything passes). */
+export function passesLevel(level: LogLevel, threshold: LogLevel | undefined): boolean {
+  return threshold === undefined || LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(threshold);
+}
+
+/** The `data` of a notifications/message about a page problem in browser `handle`. */
+export function pageLogData(handle: string, log: PageLog): Record<string, unknown> {
+  return { browser: handle, kind: log.kind, text: log.text, url: log.url };
+}
+
+/** The progress notification for `progress` of the call that sent `progressToken`. */
+export function progressNotification(progressToken: string | number, progress: CallProgress) {
+  return { method: 'notifications/progress' as const, params: { progressToken, ...progress } };
+}
 
 /** A tools/list entry, as both SDKs type it. */
 export interface ToolListEntry {
@@ -72,7 +92,7 @@ export async function runToolCall(
   deps: { config: Config; supervisor: Supervisor },
   caller: Caller,
   params: { name: string; arguments?: Record<string, unknown> },
-  options: { signal?: AbortSignal; unknownTool: (name: string) => Error },
+  options: { signal?: AbortSignal; unknownTool: (name: string) => Error; onProgress?: (progress: CallProgress) => void },
 ): Promise<ToolResult> {
   const { config, supervisor } = deps;
   const tool = toolCatalog(config.caps).byName.get(params.name);
@@ -84,7 +104,7 @@ export async function runToolCall(
   const browser = typeof parsed.data.browser === 'string' ? parsed.data.browser : undefined;
   const call = { name: tool.name, args, browser, browserRole: tool.browserRole, taints: tool.taints };
   try {
-    return await supervisor.callTool(caller, call, { timeoutMs, signal: options.signal });
+    return await supervisor.callTool(caller, call, { timeoutMs, signal: options.signal, onProgress: options.onProgress });
   } catch (error) {
     const fleetError = toFleetError(error);
     return errorResult(`${fleetError.message} [${fleetError.code}]`);

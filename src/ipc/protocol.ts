@@ -87,6 +87,18 @@ export interface Events {
   log: { level: 'debug' | 'info' | 'warn' | 'error'; msg: string; data?: Record<string, unknown> };
   /** Something the client must hear with its next tool result, e.g. a stuck tab was replaced. */
   notice: { text: string };
+  /** How far request `requestId` has got (a navigation's stages, a wait's seconds); `progress` only grows. */
+  'call.progress': { requestId: number; progress: number; total?: number; message: string };
+  /** A console error, an uncaught page error or a crashed tab: the client may want to hear of it (notifications/message). */
+  'page.log': PageLog;
+}
+
+/** A page problem worth telling the client as a log message. */
+export interface PageLog {
+  level: 'error' | 'critical';
+  kind: 'console' | 'pageerror' | 'crash';
+  text: string;
+  url: string;
 }
 
 export type EventName = keyof Events;

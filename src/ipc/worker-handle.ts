@@ -23,8 +23,23 @@ export interface WorkerHandleOptions {
   startTimeout: number;
 }
 
+/** How far a call has got, as the worker reports it. */
+export type CallProgress = Omit<Events['call.progress'], 'requestId'>;
+
+/** Options of one request to a worker. */
+export interface RequestOptions {
+  timeoutMs: number;
+  /** How long past the deadline to wait for the worker's own answer, ms. */
+  graceMs?: number;
+  /** Cancels the request: the worker is told to abandon it. */
+  signal?: AbortSignal;
+  /** Receives the worker's progress reports for this request. */
+  onProgress?: (progress: CallProgress) => void;
+}
+
 interface Pending {
   method: Method;
+  onProgress?: (progress: CallProgress) => void;
   resolve: (value: unknown) => void;
   reject: (error: FleetError) => void;
   timer: NodeJS.Timeout;
@@ -156,7 +171,7 @@ export class WorkerHandle extends EventEmitter<{
    * with CANCELLED when `signal` aborts (the worker is told to abandon the call), WORKER_CRASHED
    * when the worker dies.
    */
-  request<M extends Method>(method: M, params: Methods[M]['params'], options: { timeoutMs: number; graceMs?: number; signal?: AbortSignal }): Promise<Methods[M]['result']> {
+  request<M extends Method>(method: M, params: Methods[M]['params'], options: RequestOptions): Promise<Methods[M]['result']> {
     if (this.exited) return Promise.reject(new FleetError('WORKER_CRASHED', 'the session worker is not running'));
     const id = this.nextId++;
     const deadline = Date.now() + options.timeoutMs;
@@ -173,6 +188,7 @@ export class WorkerHandle extends EventEmitter<{
       };
       const pending: Pending = {
         method,
+        onProgress: options.onProgress,
         resolve: (value) => {
           settle();
           if (method === 'status') this.browserPid = (value as Methods['status']['result']).browserPid;
@@ -271,6 +287,11 @@ export class WorkerHandle extends EventEmitter<{
     } else if (message.type === 'event') {
       // Keep the PID current, so killing this worker also kills the group of its latest browser.
       if (message.name === 'browser.launched') this.browserPid = (message.data as Events['browser.launched']).pid;
+      if (message.name === 'call.progress') {
+        const { requestId, ...progress } = message.data as Events['call.progress'];
+        this.pending.get(requestId)?.onProgress?.(progress);
+        return;
+      }
       this.emit('event', message);
     }
   }

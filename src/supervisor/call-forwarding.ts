@@ -1,6 +1,6 @@
 import { FleetError, toFleetError } from '../errors.ts';
 import type { ToolResult } from '../ipc/protocol.ts';
-import type { WorkerHandle } from '../ipc/worker-handle.ts';
+import type { CallProgress, WorkerHandle } from '../ipc/worker-handle.ts';
 import type { Recovery } from './recovery.ts';
 import type { BrowserEndReason, BrowserLease } from './session-types.ts';
 
@@ -22,6 +22,13 @@ const ENDED: Record<BrowserEndReason, string> = {
   reclaimed: 'its browser was closed to make room for another client',
 };
 
+/** How one tool call runs: its deadline, its cancellation, where its progress goes. */
+export interface CallOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: CallProgress) => void;
+}
+
 /** What forwarding needs from the supervisor. */
 export interface ForwardingHost {
   recovery: Recovery;
@@ -38,7 +45,7 @@ export async function forwardCall(
   host: ForwardingHost,
   lease: BrowserLease,
   call: { name: string; args: Record<string, unknown> },
-  options: { timeoutMs: number; signal?: AbortSignal },
+  options: CallOptions,
 ): Promise<ToolResult> {
   const worker = lease.worker;
   const notices = lease.notices.splice(0);

@@ -1,4 +1,4 @@
-import type { WorkerStatus } from '../ipc/protocol.ts';
+import type { PageLog, WorkerStatus } from '../ipc/protocol.ts';
 import type { WorkerHandle } from '../ipc/worker-handle.ts';
 
 /** Why an MCP session ended; reported in logs and to listeners. */
@@ -167,6 +167,8 @@ export interface SupervisorEvents {
   'worker.started': [{ pid: number; ms: number; ok: boolean }];
   /** A lease's worker or browser failed (`code`); `recovered`: a fresh worker took over, else the session was closed. */
   'browser.faulted': [{ id: string; sessionId?: string; code: string; recovered: boolean }];
+  /** A page of a browser logged an error or crashed (forwarded to its clients as notifications/message). */
+  'browser.log': [{ id: string; handle: string; sessionId?: string } & PageLog];
   /** A tool call finished; `outcome` is ok, error (isError result) or an error code. */
   'tool.called': [{ id: string; tool: string; outcome: string; ms: number }];
 }

@@ -4,13 +4,13 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { freeMemoryBytes, type Config } from '../config.ts';
 import { FleetError, toFleetError } from '../errors.ts';
-import type { ToolResult } from '../ipc/protocol.ts';
+import type { PageLog, ToolResult } from '../ipc/protocol.ts';
 import type { WorkerHandle } from '../ipc/worker-handle.ts';
 import type { WorkerProgram } from '../ipc/worker-program.ts';
 import type { Logger } from '../log.ts';
 import { RETRY_AFTER_SECONDS } from './admission-queue.ts';
 import { BrowserSupply } from './browser-supply.ts';
-import { forwardCall, withNotices } from './call-forwarding.ts';
+import { forwardCall, withNotices, type CallOptions } from './call-forwarding.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { treesStats } from './process-stats.ts';
 import { Reaper } from './reaper.ts';
@@ -102,6 +102,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   constructor(private readonly options: SupervisorOptions) {
     super();
+    // Every MCP session listens for its browsers' logs: one listener a session, no fixed bound.
+    this.setMaxListeners(0);
     const { config, log } = options;
     this.config = config;
     this.log = log;
@@ -240,7 +242,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * deadline, stuck page, crash) ends it with an error saying what happened; the browser goes on
    * with a fresh worker when one was needed.
    */
-  async callTool(caller: Caller, call: ToolCall, options: { timeoutMs: number; signal?: AbortSignal }): Promise<ToolResult> {
+  async callTool(caller: Caller, call: ToolCall, options: CallOptions): Promise<ToolResult> {
     const session = caller.sessionId === undefined ? undefined : this.require(caller.sessionId);
     const owner = session ? session.owner : caller.owner;
     if (this.shuttingDown) throw new FleetError('SHUTTING_DOWN', 'the server is shutting down and takes no new calls');
@@ -269,7 +271,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
   }
 
-  private async runCall(session: SessionRecord | undefined, owner: string | undefined, call: ToolCall, options: { timeoutMs: number; signal?: AbortSignal }): Promise<ToolResult> {
+  private async runCall(session: SessionRecord | undefined, owner: string | undefined, call: ToolCall, options: CallOptions): Promise<ToolResult> {
     if (call.browserRole === 'lists') return this.listResult(session, owner);
     if (call.browserRole === 'opens') return this.openBrowser(session, owner, call, options);
     if (call.browserRole === 'closes') {
@@ -285,7 +287,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /** Runs `call` in `lease`'s worker, with the lease's accounting around it. */
-  private async runOn(lease: BrowserLease, call: ToolCall, options: { timeoutMs: number; signal?: AbortSignal }): Promise<ToolResult> {
+  private async runOn(lease: BrowserLease, call: ToolCall, options: CallOptions): Promise<ToolResult> {
     if (call.taints) lease.tainted ??= call.taints;
     lease.inFlight++;
     lease.lastActivityAt = Date.now();
@@ -324,7 +326,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * browser_open: a new browser for the caller, set up with the call's options, and its handle.
    * In a session without a browser yet it becomes the session's own.
    */
-  private async openBrowser(session: SessionRecord | undefined, owner: string | undefined, call: ToolCall, options: { timeoutMs: number; signal?: AbortSignal }): Promise<ToolResult> {
+  private async openBrowser(session: SessionRecord | undefined, owner: string | undefined, call: ToolCall, options: CallOptions): Promise<ToolResult> {
     const own = session !== undefined && !session.browser && !session.acquiring;
     const acquiring = this.acquire({ owner, session, own }, options.signal);
     if (own) session.acquiring = acquiring.finally(() => { session.acquiring = undefined; });
@@ -459,6 +461,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       if (lease.worker !== worker) return;
       if (event.name === 'browser.disconnected') {
         this.recovery.replace(lease, worker, 'BROWSER_CRASHED', "the session's browser process exited unexpectedly");
+      } else if (event.name === 'page.log') {
+        this.emit('browser.log', { id: lease.id, handle: lease.handle, sessionId: lease.sessionId, ...(event.data as PageLog) });
       } else if (event.name === 'notice') {
         lease.notices.push((event.data as { text: string }).text);
         lease.tainted ??= 'a tab hung and had to be closed';

@@ -13,9 +13,17 @@ export async function navigateTo(ctx: ToolContext, url: string): Promise<string>
   const target = normalizeUrl(url);
   await assertNavigable(target, ctx.settings);
   const page = await ctx.currentPage();
-  // A navigation is over at DOMContentLoaded: what its page starts later (popups, requests) is
-  // tracked by settling, and a dialog still wins the snapshot's race, so no extra round trip.
-  await ctx.settleAfter(() => page.goto(target, { waitUntil: 'domcontentloaded', timeout: ctx.settings.timeoutNavigation }), { roundTrip: false });
+  ctx.progress(0, 3, `Navigating to ${target}`);
+  const loaded = () => ctx.progress(1, 3, 'The document has loaded; settling');
+  page.once('domcontentloaded', loaded);
+  try {
+    // A navigation is over at DOMContentLoaded: what its page starts later (popups, requests) is
+    // tracked by settling, and a dialog still wins the snapshot's race, so no extra round trip.
+    await ctx.settleAfter(() => page.goto(target, { waitUntil: 'domcontentloaded', timeout: ctx.settings.timeoutNavigation }), { roundTrip: false });
+  } finally {
+    page.off('domcontentloaded', loaded);
+  }
+  ctx.progress(2, 3, 'Settled; taking the snapshot');
   return target;
 }
 

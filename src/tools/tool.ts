@@ -94,6 +94,11 @@ export interface ToolContext {
   inputPath(path: string): string;
   /** Aborted when the client cancels the call or its deadline passes. */
   readonly signal: AbortSignal;
+  /**
+   * Tells the client how far the call has got (notifications/progress, when it asked for them):
+   * `done` must grow from report to report; `total` when known.
+   */
+  progress(done: number, total: number | undefined, message: string): void;
 }
 
 /** The two deadlines a tool's own deadline is derived from. */

@@ -105,7 +105,7 @@ describe('both protocol eras on one /mcp', () => {
         const request = modernRequest('tools/call', { name: 'browser_snapshot', arguments: { browser: handle } }, { name: 'browser_snapshot', headers: { ...auth(A), ...headers } });
         return fetch(`${server.url}/mcp`, request);
       };
-      for (const headers of [{ 'mcp-param-browser': 'someone-else' }, {}, { 'mcp-param-browser': '=?base64?!!!?=' }]) {
+      for (const headers of [{ 'mcp-param-browser': 'someone-else' }, {}, { 'mcp-param-browser': '=?base64?!!!?=' }] as Record<string, string>[]) {
         const res = await send(headers);
         assert.equal(res.status, 400, JSON.stringify(headers));
         const body = await res.json() as { error: { code: number; message: string } };
