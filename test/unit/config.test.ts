@@ -193,6 +193,18 @@ test('the warm pool ceiling is at least the floor and at most the browser cap', 
   assert.throws(() => parseConfig({ recycle: 'always' }), /--recycle/);
 });
 
+test('--stdio (or BROWSER_FLEET_STDIO) keeps the session open and starts no browser early, unless told otherwise', () => {
+  const stdio = loadConfig(['--stdio'], {});
+  assert.equal(stdio.stdio, true);
+  assert.deepEqual([stdio.idleTimeout, stdio.prewarm, stdio.prewarmMax], [0, 0, 0]);
+  assert.equal(loadConfig([], { BROWSER_FLEET_STDIO: 'true' }).stdio, true);
+  const given = loadConfig(['--stdio', '--idle-timeout', '60000', '--prewarm', '1'], {});
+  assert.deepEqual([given.idleTimeout, given.prewarm, given.prewarmMax], [60000, 1, 1], 'given values stand; the ceiling follows the floor');
+  assert.equal(loadConfig(['--stdio', '--prewarm-max', '2'], {}).prewarmMax, 2);
+  const http = loadConfig([], {});
+  assert.deepEqual([http.stdio, http.idleTimeout, http.prewarmMax], [false, 1800000, Math.min(http.maxBrowsers, Math.max(http.prewarm, 16))]);
+});
+
 test('docs/configuration.md lists every option with the default --help shows', () => {
   const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8').split('## Every option')[1];
   for (const option of buildProgram().options.filter((o) => !o.hidden)) {
