@@ -37,11 +37,8 @@ function forwardPageLog(log: PageLog): void {
   emit('page.log', { ...log, text: log.text.slice(0, 2000) });
 }
 
-async function exitSoon(code: number, removeFiles = false): Promise<never> {
-  const exit = () => {
-    if (removeFiles) removeSessionFiles();
-    process.exit(code);
-  };
+async function exitSoon(code: number): Promise<never> {
+  const exit = () => process.exit(code);
   // The browser dies with this process anyway (pipe transport); closing first is only politeness,
   // and a browser still launching may never answer it.
   setTimeout(exit, 2000).unref();
@@ -169,4 +166,9 @@ process.on('message', (raw: unknown) => {
 });
 
 // The front is gone (closed the channel, or died, even by SIGKILL): take the browser down with us.
-process.on('disconnect', () => void exitSoon(0, true));
+process.on('disconnect', () => void exitSoon(0));
+// However this process ends (the exit above, a failed start racing it, a wedged browser), once the
+// front is gone nobody else will remove its files.
+process.on('exit', () => {
+  if (!process.connected) removeSessionFiles();
+});

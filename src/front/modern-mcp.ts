@@ -60,12 +60,17 @@ function modernServer(deps: { config: Config; supervisor: Supervisor }, owner: s
   return server;
 }
 
-/** Decodes an `Mcp-Param-*` value: plain, or `=?base64?…?=` for values a header cannot carry; undefined when malformed. */
+/**
+ * Decodes an `Mcp-Param-*` value: `=?base64?…?=` carries canonical Base64 of UTF-8 (for values a
+ * header cannot carry), anything else is the value itself. Undefined when the sentinel's payload
+ * is not canonical Base64 (length a multiple of 4, correct padding) or not UTF-8.
+ */
 function decodeParamHeader(value: string): string | undefined {
-  const sentinel = value.match(/^=\?base64\?([A-Za-z0-9+/]*={0,2})\?=$/);
-  if (!sentinel) return value.startsWith('=?base64?') ? undefined : value;
+  if (!(value.startsWith('=?base64?') && value.endsWith('?=') && value.length >= 11)) return value;
+  const payload = value.slice('=?base64?'.length, -2);
+  if (payload.length % 4 !== 0 || !/^[A-Za-z0-9+/]*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(payload)) return undefined;
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(sentinel[1], 'base64'));
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(payload, 'base64'));
   } catch {
     return undefined;
   }
