@@ -14,6 +14,7 @@ import { NetworkRecorder } from './network-recorder.ts';
 import { PopupTracker } from './popup-tracker.ts';
 import { RendererRequests } from './renderer-requests.ts';
 import { confinePath } from './paths.ts';
+import { SessionOutputs } from './session-outputs.ts';
 import { settle } from './settle.ts';
 import type { ProbedTab } from './stuck-page.ts';
 
@@ -87,6 +88,8 @@ export class BrowserSession {
   onDisconnected?: (reason: string) => void;
   /** Called after every launch with the new browser's PID. */
   onLaunched?: (pid: number | undefined) => void;
+  /** Files written and downloads saved in the output directory, reported with the next result. */
+  readonly outputs = new SessionOutputs(() => this.settings.outputDir);
   /** A console error, uncaught page error or crashed tab, for the client's log (notifications/message). */
   onPageLog?: (log: PageLog) => void;
   private closing = false;
@@ -185,6 +188,7 @@ export class BrowserSession {
   async reset(outputDir: string): Promise<void> {
     this.settings.outputDir = outputDir;
     this.blockedPopups = [];
+    this.outputs.clear();
     const relaunch = !this.isOpen || !this.egress || !sameLaunch(this.settings.browser, this.startupBrowser);
     this.settings.browser = structuredClone(this.startupBrowser);
     if (relaunch) {
@@ -235,6 +239,10 @@ export class BrowserSession {
       if (message.type() === 'error') this.onPageLog?.({ level: 'error', kind: 'console', text: message.text(), url: page.url() });
     });
     page.on('pageerror', (error) => this.onPageLog?.({ level: 'error', kind: 'pageerror', text: error.message, url: page.url() }));
+    page.on('download', (download) => this.outputs.download(download));
+    page.on('request', (request) => {
+      if (request.isNavigationRequest()) this.outputs.navigationRequested(request);
+    });
     page.on('crash', () => this.onPageLog?.({ level: 'critical', kind: 'crash', text: 'the tab crashed', url: page.url() }));
     page.on('close', () => {
       const index = this.tabList.indexOf(page);
@@ -349,6 +357,7 @@ export class BrowserSession {
     const path = confinePath(filename, [this.settings.outputDir]);
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, data);
+    this.outputs.wrote(path);
     return path;
   }
 

@@ -1,7 +1,7 @@
 import { FleetError } from '../src/errors.ts';
 import type { Methods, ToolResult } from '../src/ipc/protocol.ts';
 import { allTools } from '../src/tools/registry.ts';
-import { Response } from '../src/tools/response.ts';
+import { Response, type RenderState } from '../src/tools/response.ts';
 import { normalizeLegacyArgs, type ModalState, type Tool, type ToolContext } from '../src/tools/tool.ts';
 import type { BrowserSession } from './browser-session.ts';
 import { describeModalStates } from './modal-states.ts';
@@ -84,7 +84,8 @@ export async function runTool(session: BrowserSession, params: Methods['tool.cal
     }
   }
   for (const message of session.takeBlockedPopups()) response.addError(message);
-  const state = await session.renderState({ include: response.includeSnapshot && !response.isError, ...response.snapshotOptions })
+  await session.outputs.settle(scope.deadline - Date.now() - 1000);
+  const state: RenderState = await session.renderState({ include: response.includeSnapshot && !response.isError, ...response.snapshotOptions })
     .catch((error) => ({ notices: [`Could not capture the page state: ${errorText(error)}`] }));
-  return response.serialize(state);
+  return response.serialize({ ...state, ...session.outputs.take() });
 }

@@ -2,9 +2,11 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import {
-  CallToolRequestSchema, type CallToolResult, ErrorCode, ListToolsRequestSchema, McpError, SetLevelRequestSchema, type ServerNotification, type Tool as McpTool,
+  CallToolRequestSchema, type CallToolResult, ErrorCode, ListResourcesRequestSchema, ListToolsRequestSchema, McpError, ReadResourceRequestSchema,
+  SetLevelRequestSchema, type ServerNotification, type Tool as McpTool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Config } from '../config.ts';
+import { toFleetError } from '../errors.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import type { SupervisorEvents } from '../supervisor/session-types.ts';
 import { pageLogData, passesLevel, progressNotification, runToolCall, toolCatalog, type LogLevel } from './tool-calls.ts';
@@ -46,7 +48,7 @@ export function createMcpSession(options: {
 }): McpSession {
   const { sessionId, config, supervisor } = options;
   const { entries } = toolCatalog(config.caps);
-  const server = new Server(SERVER_INFO, { capabilities: { tools: {}, logging: {} }, jsonSchemaValidator: sharedValidator() });
+  const server = new Server(SERVER_INFO, { capabilities: { tools: {}, logging: {}, resources: {} }, jsonSchemaValidator: sharedValidator() });
   /** The client's logging/setLevel; none: every level. */
   let threshold: LogLevel | undefined;
   /** How to reach the client inside each call in flight: its notifications ride the call's response stream. */
@@ -56,6 +58,17 @@ export function createMcpSession(options: {
     return {};
   });
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: entries as McpTool[] }));
+  // The files the session's browsers wrote (screenshots, PDFs, downloads), for clients on other machines.
+  server.setRequestHandler(ListResourcesRequestSchema, async () => ({ resources: await supervisor.listResources({ sessionId }) }));
+  server.setRequestHandler(ReadResourceRequestSchema, async (request) => {
+    try {
+      return { contents: [await supervisor.readResource({ sessionId }, request.params.uri)] };
+    } catch (error) {
+      const fleetError = toFleetError(error);
+      // 2025-11-25 names -32002 for a resource that is not there.
+      throw new McpError(fleetError.code === 'BROWSER_NOT_FOUND' ? -32002 : ErrorCode.InvalidParams, fleetError.message);
+    }
+  });
   server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
     const progressToken = request.params._meta?.progressToken;
     calls.add(extra.sendNotification);

@@ -1,7 +1,7 @@
-import { createMcpHandler, ProtocolError, ProtocolErrorCode, Server, type McpHttpHandler } from '@modelcontextprotocol/server';
+import { createMcpHandler, ProtocolError, ProtocolErrorCode, ResourceNotFoundError, Server, type McpHttpHandler } from '@modelcontextprotocol/server';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/server/validators/ajv';
 import type { Config } from '../config.ts';
-import { FleetError } from '../errors.ts';
+import { FleetError, toFleetError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import { BROWSER_HEADER } from '../tools/tool.ts';
@@ -27,11 +27,21 @@ const validator = new AjvJsonSchemaValidator();
 function modernServer(deps: { config: Config; supervisor: Supervisor }, owner: string | undefined): Server {
   const { entries } = toolCatalog(deps.config.caps);
   const server = new Server(SERVER_INFO, {
-    capabilities: { tools: {}, logging: {} },
+    capabilities: { tools: {}, logging: {}, resources: {} },
     jsonSchemaValidator: validator,
     supportedProtocolVersions: SUPPORTED_PROTOCOL_VERSIONS,
   });
   server.setRequestHandler('tools/list', async () => ({ tools: entries }));
+  server.setRequestHandler('resources/list', async () => ({ resources: await deps.supervisor.listResources({ owner }) }));
+  server.setRequestHandler('resources/read', async (request) => {
+    try {
+      return { contents: [await deps.supervisor.readResource({ owner }, request.params.uri)] };
+    } catch (error) {
+      const fleetError = toFleetError(error);
+      if (fleetError.code === 'BROWSER_NOT_FOUND') throw new ResourceNotFoundError(request.params.uri, fleetError.message);
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, fleetError.message);
+    }
+  });
   server.setRequestHandler('tools/call', async (request, ctx) => {
     const progressToken = request.params._meta?.progressToken;
     // No stream outlives a request in this era: the page problems of the browser a call names

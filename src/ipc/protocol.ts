@@ -40,7 +40,8 @@ export interface WorkerSettings {
 /** One content block of a tool result, as MCP renders it. */
 export type ContentBlock =
   | { type: 'text'; text: string }
-  | { type: 'image'; data: string; mimeType: string };
+  | { type: 'image'; data: string; mimeType: string }
+  | { type: 'resource_link'; uri: string; name: string; mimeType?: string; size?: number };
 
 /** A tool's answer: what the MCP `tools/call` result will carry. */
 export type ToolResult = {
@@ -48,6 +49,11 @@ export type ToolResult = {
   isError?: boolean;
   /** Machine-readable part of a result the supervisor answers (browser_open's handle, browser_list). */
   structuredContent?: Record<string, unknown>;
+  /**
+   * Files that appeared in the lease's output directory with this call (relative paths), from the
+   * worker; the front turns them into resource links and never sends this field on.
+   */
+  files?: string[];
 };
 
 /** What the worker can tell about itself, for /sessions and metrics. */

@@ -11,6 +11,7 @@ import type { Logger } from '../log.ts';
 import { RETRY_AFTER_SECONDS } from './admission-queue.ts';
 import { BrowserSupply } from './browser-supply.ts';
 import { forwardCall, withNotices, type CallOptions } from './call-forwarding.ts';
+import { listFiles, parseFileUri, readLeaseFile, resourceLinks, type FileContents, type FileResource } from './lease-files.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { treesStats } from './process-stats.ts';
 import { Reaper } from './reaper.ts';
@@ -243,8 +244,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * with a fresh worker when one was needed.
    */
   async callTool(caller: Caller, call: ToolCall, options: CallOptions): Promise<ToolResult> {
-    const session = caller.sessionId === undefined ? undefined : this.require(caller.sessionId);
-    const owner = session ? session.owner : caller.owner;
+    const { session, owner } = this.resolveCaller(caller);
     if (this.shuttingDown) throw new FleetError('SHUTTING_DOWN', 'the server is shutting down and takes no new calls');
     this.callsRunning++;
     if (session) session.inFlight++;
@@ -293,7 +293,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     lease.lastActivityAt = Date.now();
     try {
       if (lease.recovering && !(await lease.recovering)) throw new FleetError('SESSION_CLOSED', 'the session was closed after its browser failed; start a new session');
-      return await forwardCall({ recovery: this.recovery, isLive: (l) => this.leases.get(l.id) === l }, lease, call, options);
+      const { files, ...result } = await forwardCall({ recovery: this.recovery, isLive: (l) => this.leases.get(l.id) === l }, lease, call, options);
+      return files?.length ? { ...result, content: [...result.content, ...resourceLinks(lease.handle, files)] } : result;
     } catch (error) {
       // A call that hung leaves a page the worker may not have fully recovered: not for another tenant's next session.
       if (toFleetError(error).code === 'TOOL_TIMEOUT') lease.tainted ??= 'a call on it timed out';
@@ -351,6 +352,32 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private browsersOf(session: SessionRecord | undefined, owner: string | undefined): BrowserLease[] {
     if (session) return [...(session.browser ? [session.browser] : []), ...session.opened];
     return [...this.leases.values()].filter((lease) => lease.owner === owner && lease.sessionId === undefined);
+  }
+
+  /** resources/list: the files in the output directories of the caller's browsers. */
+  async listResources(caller: Caller): Promise<FileResource[]> {
+    const { session, owner } = this.resolveCaller(caller);
+    const lists = await Promise.all(this.browsersOf(session, owner).map((lease) => listFiles(lease.handle, lease.outputDir)));
+    return lists.flat();
+  }
+
+  /** resources/read: one file of one of the caller's browsers; anything else is not found, whether or not it exists. */
+  async readResource(caller: Caller, uri: string): Promise<FileContents> {
+    const { owner } = this.resolveCaller(caller);
+    const named = parseFileUri(uri);
+    const lease = named && this.handles.get(named.handle);
+    // As with tools: a handle is usable with the token that opened it, in any era.
+    if (!named || !lease || lease.owner !== owner) {
+      throw new FleetError('BROWSER_NOT_FOUND', `Resource ${uri.slice(0, 300)} not found: no such file, or its browser has ended. resources/list shows what there is.`);
+    }
+    lease.lastActivityAt = Date.now();
+    return readLeaseFile(lease.outputDir, named.file, uri);
+  }
+
+  /** The session a caller speaks for (it must exist) and the owner whose browsers it may reach. */
+  private resolveCaller(caller: Caller): { session?: SessionRecord; owner?: string } {
+    const session = caller.sessionId === undefined ? undefined : this.require(caller.sessionId);
+    return { session, owner: session ? session.owner : caller.owner };
   }
 
   /** browser_list: the caller's browsers, as text and as structured content. */

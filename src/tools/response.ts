@@ -24,6 +24,10 @@ export interface RenderState {
   newConsole?: string[];
   /** Things the client must know, such as lost page state after a crash. */
   notices?: string[];
+  /** Downloads the page triggered since the previous call, saved in the output directory. */
+  downloads?: string[];
+  /** Files that appeared in the output directory since the previous call (relative paths). */
+  files?: string[];
 }
 
 /**
@@ -83,10 +87,12 @@ export class Response {
     }
     if (state.page) add('Page', `- Page URL: ${state.page.url}${state.page.title ? `\n- Page Title: ${state.page.title}` : ''}`);
     if (state.newConsole?.length) add('New console messages', state.newConsole.map((l) => `- ${l}`).join('\n'));
+    if (state.downloads?.length) add('Downloads', state.downloads.map((line) => `- ${line}`).join('\n'));
     if (state.snapshot !== undefined) add('Snapshot', ['```yaml', state.snapshot, '```'].join('\n'));
     const content: ContentBlock[] = [{ type: 'text', text: sections.join('\n\n') || '### Result\nDone' }];
     for (const image of this.images) content.push({ type: 'image', ...image });
-    return this.errorText !== undefined ? { content, isError: true } : { content };
+    const files = state.files?.length ? { files: state.files } : {};
+    return this.errorText !== undefined ? { content, isError: true, ...files } : { content, ...files };
   }
 }
 
