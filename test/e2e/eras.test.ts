@@ -183,3 +183,35 @@ describe('handles expire', () => {
     }
   });
 });
+
+describe('caps, queue and recycling count browsers of both eras', () => {
+  let server: TestServer;
+
+  before(async () => {
+    server = await startTestServer({ maxBrowsers: 1, queueTimeout: 1500, prewarm: 0, reclaimIdleAfter: 0 });
+  });
+  after(async () => {
+    await server?.close();
+  });
+
+  test('a browser opened by handle takes the one slot from a session, and its worker is recycled for the next handle', async () => {
+    const modern = await connectModern(server.url);
+    const legacy = await connectClient(server.url);
+    try {
+      const handle = await modern.open();
+      const pid = server.supervisor.browsers().find((lease) => lease.handle === handle)!.worker.pid;
+      const refused = await legacy.call('browser_snapshot');
+      assert.equal(refused.isError, true);
+      assert.match(resultText(refused), /No browser is free[^\n]*\[BROWSER_LIMIT\]/, 'the session waited for the slot the handle holds');
+      await modern.call('browser_close', { browser: handle });
+      const next = await modern.open();
+      assert.notEqual(next, handle, 'a new handle');
+      assert.equal(server.supervisor.browsers().find((lease) => lease.handle === next)!.worker.pid, pid, 'on the recycled worker');
+      await modern.call('browser_close', { browser: next });
+      assert.notEqual((await legacy.call('browser_snapshot')).isError, true, 'the session gets the slot once it is free');
+    } finally {
+      await legacy.close();
+      await modern.close();
+    }
+  });
+});
