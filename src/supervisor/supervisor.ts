@@ -442,6 +442,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.emit('browser.refused', { code: fleetError.code });
       if (session?.endReason) throw this.endedError(session);
       if (signal?.aborted) throw new FleetError('CANCELLED', 'the call was cancelled while it waited for a browser');
+      // Shutdown kills workers still starting: say why, rather than how the start failed.
+      if (this.shuttingDown) throw new FleetError('SHUTTING_DOWN', 'the server is shutting down', { retryAfter: RETRY_AFTER_SECONDS });
       throw fleetError;
     }
     const { worker, how, waitedMs } = acquired;
