@@ -101,6 +101,8 @@ export class BrowserSession {
   private readonly records = new WeakMap<Page, PageRecords>();
   /** PAGE_LIMIT errors for popups closed since the last tool call. */
   private blockedPopups: string[] = [];
+  /** Tabs that crashed and were closed since the previous call, for the next result. */
+  private crashNotices: string[] = [];
   /** Popups the browser is opening, so settling can wait for them. */
   private popups?: PopupTracker;
 
@@ -188,6 +190,7 @@ export class BrowserSession {
   async reset(outputDir: string): Promise<void> {
     this.settings.outputDir = outputDir;
     this.blockedPopups = [];
+    this.crashNotices = [];
     this.outputs.clear();
     const relaunch = !this.isOpen || !this.egress || !sameLaunch(this.settings.browser, this.startupBrowser);
     this.settings.browser = structuredClone(this.startupBrowser);
@@ -243,13 +246,25 @@ export class BrowserSession {
     page.on('request', (request) => {
       if (request.isNavigationRequest()) this.outputs.navigationRequested(request);
     });
-    page.on('crash', () => this.onPageLog?.({ level: 'critical', kind: 'crash', text: 'the tab crashed', url: page.url() }));
+    page.on('crash', () => this.onCrash(page));
     page.on('close', () => {
       const index = this.tabList.indexOf(page);
       if (index === -1) return;
       this.tabList.splice(index, 1);
       if (this.current === page) this.current = this.tabList[Math.min(index, this.tabList.length - 1)];
     });
+  }
+
+  /**
+   * A tab whose renderer died (out of memory, a crash) answers nothing again: it is closed, so the
+   * next call acts in another tab or a fresh one, and the client hears of it in the log and in
+   * the next result.
+   */
+  private onCrash(page: Page): void {
+    const url = page.url();
+    this.onPageLog?.({ level: 'critical', kind: 'crash', text: 'the tab crashed', url });
+    this.crashNotices.push(`The tab showing ${url.slice(0, 300)} crashed (its renderer process died) and was closed; its page state was lost.`);
+    void page.close().catch(() => {});
   }
 
   private recordsOf(page: Page): PageRecords {
@@ -449,8 +464,9 @@ export class BrowserSession {
 
   /** The page state the serializer prints after a tool ran. */
   async renderState(snapshot: { include: boolean; target?: string; depth?: number; boxes?: boolean }): Promise<RenderState> {
+    const crashes = this.crashNotices.splice(0);
     const page = this.currentPageOrUndefined();
-    if (!page) return {};
+    if (!page) return crashes.length ? { notices: crashes } : {};
     const records = this.recordsOf(page);
     // Titles and the snapshot are independent round trips to the browser: run them together.
     const [tabs, text] = await Promise.all([
@@ -463,6 +479,7 @@ export class BrowserSession {
     if (text !== undefined) state.snapshot = truncateSnapshot(text, this.settings.snapshotMaxChars);
     const modals = records.modals.list();
     if (modals.length) state.modals = describeModalStates(modals);
+    if (crashes.length) state.notices = crashes;
     return state;
   }
 

@@ -27,7 +27,7 @@ describe('logging, progress and cancellation in both eras', () => {
       <button onclick="setTimeout(() => { throw new Error('uncaught-error') }, 0)">Throw</button>`);
     pages.route('/slow', `<!doctype html><title>Slow</title><p id="p">waiting</p>
       <script>setTimeout(() => { document.getElementById('p').textContent = 'ready now'; }, 2500)</script>`);
-    server = await startTestServer({ prewarm: 0 });
+    server = await startTestServer({ prewarm: 0, caps: ['unsafe-code'] });
     legacy = await connectClient(server.url);
     legacy.client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void legacyLogs.push(n.params as LogMessage));
     modern = await connectModern(server.url);
@@ -54,6 +54,28 @@ describe('logging, progress and cancellation in both eras', () => {
     assert.ok(await waitUntil(() => legacyLogs.some((log) => log.data.text === 'later-error'), 5000), 'the later error arrived outside any call');
     await legacy.call('browser_click', { target: 'text=Throw' });
     assert.ok(await waitUntil(() => legacyLogs.some((log) => log.data.kind === 'pageerror' && /uncaught-error/.test(log.data.text)), 5000));
+  });
+
+  test('a crashed tab arrives as a critical log message', async () => {
+    const crasher = await connectClient(server.url);
+    const logs: LogMessage[] = [];
+    crasher.client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logs.push(n.params as LogMessage));
+    try {
+      await crasher.call('browser_navigate', { url: `${pages.url}/errors` });
+      // DevTools' Page.crash kills the tab's renderer, as an out-of-memory page would.
+      const crashed = await crasher.call('browser_run_code_unsafe', { code: 'async (page) => { const cdp = await page.context().newCDPSession(page); await cdp.send("Page.crash").catch(() => {}); }' });
+      assert.ok(await waitUntil(() => logs.some((log) => log.data.kind === 'crash'), 10_000), JSON.stringify(logs));
+      const crash = logs.find((log) => log.data.kind === 'crash')!;
+      assert.equal(crash.level, 'critical');
+      assert.match(crash.data.url, /\/errors$/);
+      // The crashed tab was closed: the next call works in a fresh one; the result of the call
+      // under which it crashed (or, if the crash came later, the next one) says what happened.
+      const next = await crasher.call('browser_navigate', { url: `${pages.url}/errors` });
+      assert.notEqual(next.isError, true, resultText(next));
+      assert.match(`${resultText(crashed)}\n${resultText(next)}`, /crashed \(its renderer process died\) and was closed/);
+    } finally {
+      await crasher.close();
+    }
   });
 
   test('a 2026-07-28 call that asks for a log level hears the console errors of the browser it names', async () => {
