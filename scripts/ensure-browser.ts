@@ -1,5 +1,6 @@
 // Makes sure a Chromium is there before `npm start` / `npm test`; installs Debian's
-// chromium-headless-shell when running as root on a machine with apt-get.
+// chromium-headless-shell when running as root on a machine with apt-get. `--also haproxy` (the
+// test run: the HAProxy suite runs the real thing) does the same for Debian's haproxy.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { findBrowser } from '../src/browser/find-browser.ts';
@@ -38,3 +39,15 @@ if (!found) {
   process.exit(1);
 }
 console.error(`ensure-browser: using ${found.path} (${found.source})`);
+
+const onPath = (command: string) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+if (argValue('--also') === 'haproxy' && !onPath('haproxy')) {
+  if (process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
+    console.error('ensure-browser: haproxy not found; installing Debian\'s haproxy');
+    run('apt-get', ['update']);
+    run('apt-get', ['install', '-y', '--no-install-recommends', 'haproxy']);
+  } else {
+    console.error('ensure-browser: haproxy not found: sudo apt-get install -y haproxy (the HAProxy tests need it)');
+    process.exit(1);
+  }
+}

@@ -37,8 +37,15 @@ export async function main(argv: string[]): Promise<void> {
     }
     if (stopping) return;
     stopping = true;
-    log.info({ ...why, shutdownTimeoutMs: config.shutdownTimeout }, 'shutting down: no new sessions, waiting for calls in flight');
-    running.close().then(() => {
+    // After a drain, a stop waits for the sessions and browsers left to end (a second signal cuts it short).
+    const drain = running.supervisor.drainStatus();
+    if (drain.draining && (drain.sessions > 0 || drain.browsers > 0)) {
+      log.info({ ...why, sessions: drain.sessions, browsers: drain.browsers }, 'draining: exiting once the remaining sessions and browsers have ended');
+    } else {
+      log.info({ ...why, shutdownTimeoutMs: config.shutdownTimeout }, 'shutting down: no new sessions, waiting for calls in flight');
+    }
+    const left = drain.draining ? running.supervisor.whenEmpty() : Promise.resolve();
+    left.then(() => running.close()).then(() => {
       log.info('shut down');
       process.exit(0);
     }, (error) => {

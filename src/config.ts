@@ -91,6 +91,7 @@ const SPECS = {
   blockPrivateNetworks: { flag: 'block-private-networks', kind: 'boolean', description: 'block browser requests to loopback, link-local and private addresses' },
   bodyLimit: { flag: 'body-limit', kind: 'int', description: 'largest request body, bytes' },
   logLevel: { flag: 'log-level', kind: 'string', description: 'trace, debug, info, warn, error, fatal or silent' },
+  instanceName: { flag: 'instance-name', kind: 'string', description: 'this instance\'s name, put in front of every browser handle it mints (NAME.xxxx) so a load balancer routes a handle to its instance; without it, the X-Browser-Fleet-Instance header of the request (HAProxy\'s http-send-name-header)', defaultText: 'none' },
 } as const satisfies Record<string, OptionSpec>;
 
 type Key = keyof typeof SPECS;
@@ -98,6 +99,8 @@ type Key = keyof typeof SPECS;
 const positiveInt = z.number().int().min(1);
 const ms = z.number().int().min(0);
 const viewport = z.string().regex(/^\d+x\d+$/, 'must look like 1280x720');
+/** What an instance name may be: it goes into browser handles, which are URL-safe. */
+export const INSTANCE_NAME = /^[A-Za-z0-9_-]{1,40}$/;
 
 /** The one schema every option goes through, whatever its source. */
 export const configSchema = z.object({
@@ -147,6 +150,7 @@ export const configSchema = z.object({
   blockPrivateNetworks: z.boolean().default(false),
   bodyLimit: positiveInt.default(4 * 1024 * 1024),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  instanceName: z.string().regex(INSTANCE_NAME, 'must be 1 to 40 letters, digits, _ or -').optional(),
 }).strict();
 
 /** The parsed, frozen configuration passed down from the CLI entry; nothing else reads process.env. */

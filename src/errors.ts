@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   BROWSER_LIMIT: { status: 503, rpc: -32002 },
   LOW_MEMORY: { status: 503, rpc: -32002 },
   SHUTTING_DOWN: { status: 503, rpc: -32002 },
+  DRAINING: { status: 503, rpc: -32002 },
   WORKER_START_FAILED: { status: 503, rpc: -32603 },
   WORKER_CRASHED: { status: 500, rpc: -32603 },
   BROWSER_CRASHED: { status: 500, rpc: -32603 },

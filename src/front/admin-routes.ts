@@ -1,5 +1,7 @@
+import type { HttpBindings } from '@hono/node-server';
 import type { Context, Hono } from 'hono';
 import { FleetError } from '../errors.ts';
+import { isLoopbackHost } from '../security/ip-ranges.ts';
 import type { AppDeps, AppEnv } from './app.ts';
 
 /**
@@ -17,7 +19,28 @@ function scopeOf(c: Context<AppEnv>): string | undefined {
  * ends only the sessions it created, as on /mcp; an --admin-token reaches every session.
  * `GET /browsers` lists browsers the same way, with those opened without a session.
  */
+/**
+ * Whether a request may drive the instance itself (drain): an --admin-token, or, on a server
+ * without tokens, a client on this machine.
+ */
+function isOperator(c: Context<AppEnv>, deps: AppDeps): boolean {
+  if (deps.config.authToken.length > 0) return c.get('admin') === true;
+  const remote = (c.env as Partial<HttpBindings> | undefined)?.incoming?.socket?.remoteAddress;
+  return remote !== undefined && isLoopbackHost(remote.replace(/^::ffff:/, ''));
+}
+
 export function installAdminRoutes(app: Hono<AppEnv>, deps: AppDeps): void {
+  // Drain: no new sessions or browsers from now on (/readyz 503 DRAINING); what exists goes on
+  // until it ends, and SIGTERM then exits as soon as it has. GET says how much is left.
+  app.post('/admin/drain', function drain(c) {
+    if (!isOperator(c, deps)) return c.json(new FleetError('FORBIDDEN', 'Forbidden: draining needs an --admin-token').toJsonRpc(), 403);
+    return c.json(deps.supervisor.drain());
+  });
+  app.get('/admin/drain', function drainStatus(c) {
+    if (!isOperator(c, deps)) return c.json(new FleetError('FORBIDDEN', 'Forbidden: the drain status needs an --admin-token').toJsonRpc(), 403);
+    return c.json(deps.supervisor.drainStatus());
+  });
+
   app.get('/sessions', async function listSessions(c) {
     return c.json({ sessions: await deps.supervisor.list({ owner: scopeOf(c) }) });
   });

@@ -4,6 +4,7 @@ import { isLegacyRequest, type McpHttpHandler } from '@modelcontextprotocol/serv
 import { Hono, type Context } from 'hono';
 import type { Config } from '../config.ts';
 import { FleetError, toFleetError } from '../errors.ts';
+import { RETRY_AFTER_SECONDS } from '../supervisor/admission-queue.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
@@ -97,11 +98,21 @@ export class SessionRoutes {
     return this.initialize(c, body, owner);
   }
 
-  /** One 2026-07-28 request: the browser header check SDK v2 leaves to us, then its handler. */
+  /**
+   * One 2026-07-28 request: the browser header check SDK v2 leaves to us, then its handler. A
+   * browser_open that the instance cannot serve now (draining, really full, short of memory,
+   * shutting down) is refused at the HTTP level, 503 with Retry-After, as `initialize` is, so a
+   * load balancer sends it to another instance.
+   */
   private async serveModern(c: Context, body: unknown, owner: string | undefined): Promise<Response> {
+    const id = (body as { id?: string | number }).id ?? null;
     if (c.req.header('mcp-protocol-version') === '2026-07-28') {
       const mismatch = browserHeaderMismatch(body, c.req.raw.headers);
-      if (mismatch) return refusal(c, mismatch, (body as { id?: string | number }).id ?? null);
+      if (mismatch) return refusal(c, mismatch, id);
+    }
+    if (opensBrowser(body)) {
+      const readiness = this.deps.supervisor.readiness();
+      if (!readiness.ready) return refusal(c, new FleetError(readiness.code!, readiness.reason!, { retryAfter: RETRY_AFTER_SECONDS }), id);
     }
     return this.modern.fetch(c.req.raw, { parsedBody: body, authInfo: { token: '', clientId: owner ?? '', scopes: [], extra: { owner } } });
   }
@@ -133,6 +144,12 @@ export class SessionRoutes {
     for (const id of [...this.sessions.keys()]) this.drop(id);
     void this.modern.close();
   }
+}
+
+/** Whether a JSON-RPC body is a tools/call of browser_open. */
+function opensBrowser(body: unknown): boolean {
+  const message = body as { method?: unknown; params?: { name?: unknown } } | undefined;
+  return message?.method === 'tools/call' && message.params?.name === 'browser_open';
 }
 
 /** The front's HTTP app: MCP on /mcp and operations routes. */

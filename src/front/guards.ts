@@ -5,8 +5,12 @@ import { requestBodyLimit } from './middleware/body-limit.ts';
 import { defaultAllowedHosts, hostCheck, HostList } from './middleware/host-check.ts';
 import { originCheck } from './middleware/origin-check.ts';
 
-/** Paths anyone may call without a token: liveness probes carry no credentials. */
-export const UNAUTHENTICATED_PATHS = ['/healthz'];
+/**
+ * Probe paths: anyone may call them without a token or a known Host (load balancers' health
+ * checks carry neither: HAProxy's sends no Host header). /readyz then says only whether the
+ * instance is ready and why not, without counts.
+ */
+export const PROBE_PATHS = ['/healthz', '/readyz'];
 
 /**
  * Request guards that run before every route, cheapest refusal first: Host (DNS rebinding),
@@ -21,9 +25,9 @@ export function installGuards(app: Hono<AppEnv>, deps: AppDeps): void {
   const { config, log } = deps;
   const hosts = new HostList(defaultAllowedHosts(config.host, config.allowedHosts));
   app.use('*',
-    hostCheck(hosts),
+    hostCheck(hosts, PROBE_PATHS),
     originCheck({ hosts, clientOrigins: config.allowedClientOrigins }),
-    bearerAuth({ tokens: config.authToken, admins: config.adminToken, exempt: UNAUTHENTICATED_PATHS, log }),
+    bearerAuth({ tokens: config.authToken, admins: config.adminToken, exempt: PROBE_PATHS, log }),
     requestBodyLimit(config.bodyLimit),
   );
 }

@@ -9,7 +9,9 @@ import type { Config } from '../config.ts';
 import { toFleetError } from '../errors.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import type { SupervisorEvents } from '../supervisor/session-types.ts';
-import { pageLogData, passesLevel, progressNotification, runToolCall, toolCatalog, type LogLevel } from './tool-calls.ts';
+import {
+  INSTANCE_HEADER, instanceFromHeader, pageLogData, passesLevel, progressNotification, runToolCall, toolCatalog, type LogLevel,
+} from './tool-calls.ts';
 
 /** Server name and version reported in `initialize`. */
 export const SERVER_INFO = { name: 'browser-fleet', version: '0.1.0' };
@@ -73,7 +75,8 @@ export function createMcpSession(options: {
     const progressToken = request.params._meta?.progressToken;
     calls.add(extra.sendNotification);
     try {
-      return await runToolCall({ config, supervisor }, { sessionId }, request.params, {
+      const instance = instanceFromHeader(extra.requestInfo?.headers[INSTANCE_HEADER]);
+      return await runToolCall({ config, supervisor }, { sessionId, instance }, request.params, {
         signal: extra.signal,
         unknownTool: (name) => new McpError(ErrorCode.InvalidParams, `Tool "${name}" not found`),
         onProgress: progressToken === undefined ? undefined : (progress) => void extra.sendNotification(progressNotification(progressToken, progress)).catch(() => {}),

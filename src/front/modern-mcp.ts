@@ -7,7 +7,7 @@ import type { Supervisor } from '../supervisor/supervisor.ts';
 import { BROWSER_HEADER } from '../tools/tool.ts';
 import { SERVER_INFO } from './mcp-session.ts';
 import type { SupervisorEvents } from '../supervisor/session-types.ts';
-import { pageLogData, progressNotification, runToolCall, toolCatalog } from './tool-calls.ts';
+import { INSTANCE_HEADER, instanceFromHeader, pageLogData, progressNotification, runToolCall, toolCatalog } from './tool-calls.ts';
 
 // The 2026-07-28 era: no initialize, no session id; every request stands alone, and state lives
 // behind the browser handles that browser_open returns. Served through SDK v2, one server
@@ -52,7 +52,8 @@ function modernServer(deps: { config: Config; supervisor: Supervisor }, owner: s
     };
     deps.supervisor.on('browser.log', onLog);
     try {
-      return await runToolCall(deps, { owner }, request.params, {
+      const instance = instanceFromHeader(ctx.http?.req?.headers.get(INSTANCE_HEADER));
+      return await runToolCall(deps, { owner, instance }, request.params, {
         signal: ctx.mcpReq.signal,
         unknownTool: (name) => new ProtocolError(ProtocolErrorCode.InvalidParams, `Tool "${name}" not found`),
         onProgress: progressToken === undefined ? undefined : (progress) => void ctx.mcpReq.notify(progressNotification(progressToken, progress)).catch(() => {}),

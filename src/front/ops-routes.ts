@@ -7,7 +7,8 @@ const READY_RETRY_AFTER = 5;
 /**
  * Operations routes. `/healthz`: the process is alive and serving HTTP. `/readyz`: a new session
  * would be admitted now, with the session and browser counts (503 with the supervisor's code and
- * reason when really full, short of memory or shutting down). `/metrics`: Prometheus text format.
+ * reason when really full, short of memory, draining or shutting down); without a token when
+ * tokens are configured, only `ready` and `code`. `/metrics`: Prometheus text format.
  */
 export function installOpsRoutes(app: Hono<AppEnv>, deps: AppDeps): void {
   app.get('/healthz', function healthz(c) {
@@ -16,8 +17,11 @@ export function installOpsRoutes(app: Hono<AppEnv>, deps: AppDeps): void {
 
   app.get('/readyz', function readyz(c) {
     const readiness = deps.supervisor.readiness();
-    if (readiness.ready) return c.json(readiness);
-    return c.json(readiness, 503, { 'Retry-After': String(READY_RETRY_AFTER) });
+    // Counts and reasons for a client with a token (or when there are none); a bare probe learns only the verdict.
+    const detailed = deps.config.authToken.length === 0 || c.get('owner') !== undefined;
+    const body = detailed ? readiness : { ready: readiness.ready, ...(readiness.code && { code: readiness.code }) };
+    if (readiness.ready) return c.json(body);
+    return c.json(body, 503, { 'Retry-After': String(READY_RETRY_AFTER) });
   });
 
   app.get('/metrics', async function metrics(c) {

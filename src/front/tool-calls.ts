@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Config } from '../config.ts';
+import { INSTANCE_NAME, type Config } from '../config.ts';
 import { toFleetError } from '../errors.ts';
 import type { PageLog, ToolResult } from '../ipc/protocol.ts';
 import type { CallProgress } from '../ipc/worker-handle.ts';
@@ -9,6 +9,15 @@ import { enabledTools } from '../tools/registry.ts';
 import { normalizeLegacyArgs, toolTimeoutMs, type Tool } from '../tools/tool.ts';
 
 // What both protocol eras share: one tool list, one way to validate and run a call.
+
+/** The header a load balancer names the instance in (HAProxy: `http-send-name-header`). */
+export const INSTANCE_HEADER = 'x-browser-fleet-instance';
+
+/** The instance name a request's header carries, if it is a valid one. */
+export function instanceFromHeader(value: string | string[] | null | undefined): string | undefined {
+  const name = Array.isArray(value) ? value[0] : value;
+  return name && INSTANCE_NAME.test(name) ? name : undefined;
+}
 
 /** Log levels of MCP (RFC 5424), least severe first. */
 export const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'] as const;

@@ -105,6 +105,8 @@ export interface Caller {
   sessionId?: string;
   /** The caller's token fingerprint; ignored with a session, which has its own. */
   owner?: string;
+  /** The name of this instance as the caller reached it, put in front of the handles minted for it. */
+  instance?: string;
 }
 
 /** What /sessions shows of a session. */
@@ -119,7 +121,15 @@ export interface SessionInfo {
 }
 
 /** What limits new work, for /readyz and refusals. */
-export type NotReadyCode = 'SESSION_LIMIT' | 'BROWSER_LIMIT' | 'LOW_MEMORY' | 'SHUTTING_DOWN';
+export type NotReadyCode = 'SESSION_LIMIT' | 'BROWSER_LIMIT' | 'LOW_MEMORY' | 'SHUTTING_DOWN' | 'DRAINING';
+
+/** What GET /admin/drain says: whether the instance drains, since when, and what is left. */
+export interface DrainStatus {
+  draining: boolean;
+  since: string | null;
+  sessions: number;
+  browsers: number;
+}
 
 /** Browser counts as /readyz and metrics report them. */
 export interface BrowserCounts {

@@ -17,7 +17,7 @@ import { treesStats } from './process-stats.ts';
 import { Reaper } from './reaper.ts';
 import { Recovery } from './recovery.ts';
 import type {
-  BrowserEndReason, BrowserInfo, BrowserLease, BrowserListing, Caller, EndReason, Readiness, SessionInfo, SessionRecord, SupervisorEvents,
+  BrowserEndReason, BrowserInfo, BrowserLease, BrowserListing, Caller, DrainStatus, EndReason, Readiness, SessionInfo, SessionRecord, SupervisorEvents,
 } from './session-types.ts';
 
 /** How the supervisor is built; tests swap the worker program and the browser path. */
@@ -51,9 +51,13 @@ export function unknownBrowserError(): FleetError {
     'handle it returns as `browser`.');
 }
 
-/** A new handle: 144 bits from the CSPRNG, base64url. */
-function newHandle(): string {
-  return randomBytes(18).toString('base64url');
+/**
+ * A new handle: 144 bits from the CSPRNG, base64url, after `instance.` when the instance has a
+ * name, so that a load balancer routes it by its prefix.
+ */
+function newHandle(instance?: string): string {
+  const random = randomBytes(18).toString('base64url');
+  return instance ? `${instance}.${random}` : random;
 }
 
 /** How long an ended session's calls in flight get to deliver their answers, ms. */
@@ -99,6 +103,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Checked whenever a call ends: waits for calls to settle (shutdown, ended sessions). */
   private readonly callWatchers = new Set<() => void>();
   private shuttingDown = false;
+  /** When the instance started draining (POST /admin/drain): nothing new from then on. */
+  private drainingSince?: number;
+  /** Resolved each time the last session and browser are gone (a drain's end). */
+  private readonly emptyWatchers = new Set<() => void>();
   private shutdownPromise?: Promise<void>;
 
   constructor(private readonly options: SupervisorOptions) {
@@ -207,6 +215,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const counts = { sessions: { open: this.sessions.size, max: this.config.maxSessions }, browsers: this.supply.counts() };
     const refuse = (code: Readiness['code'], reason: string): Readiness => ({ ready: false, code, reason, ...counts });
     if (this.shuttingDown) return refuse('SHUTTING_DOWN', 'the server is shutting down');
+    if (this.drainingSince !== undefined) return refuse('DRAINING', 'the instance is draining: it takes no new sessions or browsers, and the ones it has go on until they end');
     if (this.sessions.size >= this.config.maxSessions) return refuse('SESSION_LIMIT', `the server is at its limit of ${this.config.maxSessions} sessions`);
     const low = this.lowMemory();
     if (low && this.supply.pool.size === 0) return refuse('LOW_MEMORY', low);
@@ -252,7 +261,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (session) session.lastActivityAt = started;
     let outcome = 'ok';
     try {
-      const result = await this.runCall(session, owner, call, options);
+      const result = await this.runCall(session, owner, call, options, this.config.instanceName ?? caller.instance);
       if (result.isError) outcome = 'error';
       const notices = session?.notices.splice(0) ?? [];
       return notices.length ? withNotices(result, notices) : result;
@@ -271,9 +280,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
   }
 
-  private async runCall(session: SessionRecord | undefined, owner: string | undefined, call: ToolCall, options: CallOptions): Promise<ToolResult> {
+  private async runCall(session: SessionRecord | undefined, owner: string | undefined, call: ToolCall, options: CallOptions, instance?: string): Promise<ToolResult> {
     if (call.browserRole === 'lists') return this.listResult(session, owner);
-    if (call.browserRole === 'opens') return this.openBrowser(session, owner, call, options);
+    if (call.browserRole === 'opens') return this.openBrowser(session, owner, call, options, instance);
     if (call.browserRole === 'closes') {
       const lease = call.browser !== undefined ? this.byHandle(call.browser, owner) : session?.browser;
       if (!lease) return textResult('No browser is open. The next tool call opens one.');
@@ -282,7 +291,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         ? 'Browser closed. The next tool call opens a new one.'
         : 'Browser closed; its handle no longer works.');
     }
-    const lease = await this.targetOf(session, owner, call.browser, options.signal);
+    const lease = await this.targetOf(session, owner, call.browser, options.signal, instance);
     return this.runOn(lease, call, options);
   }
 
@@ -314,22 +323,28 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /** The browser a call acts in: the one it names, else the session's own (got on first use). */
-  private async targetOf(session: SessionRecord | undefined, owner: string | undefined, handle: string | undefined, signal?: AbortSignal): Promise<BrowserLease> {
+  private async targetOf(session: SessionRecord | undefined, owner: string | undefined, handle: string | undefined, signal?: AbortSignal, instance?: string): Promise<BrowserLease> {
     if (handle !== undefined) return this.byHandle(handle, owner);
     if (!session) {
       throw new FleetError('BROWSER_REQUIRED', 'This request has no MCP session, so it must name a browser: call browser_open first ' +
         'and pass the handle it returns as `browser`.');
     }
-    return session.browser ?? this.browserFor(session, signal);
+    return session.browser ?? this.browserFor(session, signal, instance);
   }
 
   /**
    * browser_open: a new browser for the caller, set up with the call's options, and its handle.
    * In a session without a browser yet it becomes the session's own.
    */
-  private async openBrowser(session: SessionRecord | undefined, owner: string | undefined, call: ToolCall, options: CallOptions): Promise<ToolResult> {
+  private async openBrowser(session: SessionRecord | undefined, owner: string | undefined, call: ToolCall, options: CallOptions, instance?: string): Promise<ToolResult> {
+    // A new browser needs what a new session needs (not draining, not really full); a load
+    // balancer sends a refused stateless browser_open elsewhere.
+    const readiness = this.readiness();
+    if (!readiness.ready && (readiness.code === 'DRAINING' || readiness.code === 'SHUTTING_DOWN')) {
+      throw new FleetError(readiness.code, readiness.reason!, { retryAfter: RETRY_AFTER_SECONDS });
+    }
     const own = session !== undefined && !session.browser && !session.acquiring;
-    const acquiring = this.acquire({ owner, session, own }, options.signal);
+    const acquiring = this.acquire({ owner, session, own, instance }, options.signal);
     if (own) session.acquiring = acquiring.finally(() => { session.acquiring = undefined; });
     const lease = await acquiring;
     let result: ToolResult;
@@ -406,8 +421,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /** The session's browser: acquired once, shared by calls that arrive while it is on its way. */
-  private browserFor(session: SessionRecord, signal?: AbortSignal): Promise<BrowserLease> {
-    const acquiring = session.acquiring ??= this.acquire({ owner: session.owner, session, own: true }).finally(() => {
+  private browserFor(session: SessionRecord, signal?: AbortSignal, instance?: string): Promise<BrowserLease> {
+    const acquiring = session.acquiring ??= this.acquire({ owner: session.owner, session, own: true, instance }).finally(() => {
       if (session.acquiring === acquiring) session.acquiring = undefined;
     });
     if (!signal) return acquiring;
@@ -425,8 +440,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * session it is the session's own browser or one more it opened; without one, a browser known
    * only by its handle, whose wait ends with `signal`.
    */
-  private async acquire(spec: { owner?: string; session?: SessionRecord; own: boolean }, signal?: AbortSignal): Promise<BrowserLease> {
-    const { owner, session, own } = spec;
+  private async acquire(spec: { owner?: string; session?: SessionRecord; own: boolean; instance?: string }, signal?: AbortSignal): Promise<BrowserLease> {
+    const { owner, session, own, instance } = spec;
     const id = randomUUID();
     const outputDir = join(this.config.outputDir, id);
     const log = this.log.child({ sessionId: session?.id, browser: id.slice(0, 8) });
@@ -450,7 +465,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     worker.uses++;
     const now = Date.now();
     const lease: BrowserLease = {
-      id, handle: newHandle(), owner, sessionId: session?.id, worker, outputDir,
+      id, handle: newHandle(instance), owner, sessionId: session?.id, worker, outputDir,
       createdAt: now, lastActivityAt: now, inFlight: 0, notices: [], replacementsInARow: 0,
     };
     this.leases.set(id, lease);
@@ -579,6 +594,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const retiredBecause = await this.supply.release(worker, tenantOf(lease.owner), unfit, this.leaseLog(lease));
     rmSync(lease.outputDir, { recursive: true, force: true });
     this.emit('browser.ended', { id: lease.id, sessionId: lease.sessionId, reason, recycled: retiredBecause === undefined, retiredBecause });
+    this.checkEmpty();
   }
 
   /**
@@ -596,9 +612,40 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       await Promise.all([...browsers.map((lease) => this.endBrowser(lease, reason)), this.callsSettled(session)]);
       this.log.info({ sessionId: id, reason }, 'session ended');
       this.emit('session.ended', { id, reason, ageMs: Date.now() - session.createdAt });
+      this.checkEmpty();
     })().finally(() => this.ending.delete(id));
     this.ending.set(id, ended);
     return ended;
+  }
+
+  /**
+   * Starts draining: /readyz answers 503 DRAINING, new sessions and new browsers are refused with
+   * 503 and Retry-After, and what exists goes on until it ends. Idempotent.
+   */
+  drain(): DrainStatus {
+    if (this.drainingSince === undefined) {
+      this.drainingSince = Date.now();
+      this.log.info({ sessions: this.sessions.size, browsers: this.leases.size }, 'draining: no new sessions or browsers');
+      this.checkEmpty();
+    }
+    return this.drainStatus();
+  }
+
+  drainStatus(): DrainStatus {
+    const since = this.drainingSince;
+    return { draining: since !== undefined, since: since === undefined ? null : new Date(since).toISOString(), sessions: this.sessions.size, browsers: this.leases.size };
+  }
+
+  /** Resolves once no session and no browser is left (at once when there are none). */
+  whenEmpty(): Promise<void> {
+    if (this.sessions.size === 0 && this.leases.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.emptyWatchers.add(resolve));
+  }
+
+  private checkEmpty(): void {
+    if (this.sessions.size > 0 || this.leases.size > 0) return;
+    for (const resolve of [...this.emptyWatchers]) resolve();
+    this.emptyWatchers.clear();
   }
 
   /** Resolves once the session's calls have answered (at most CALLS_SETTLE_MS), and that turn is over. */

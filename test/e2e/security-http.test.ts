@@ -167,16 +167,22 @@ describe('security: HTTP front (tokens, Host, Origin, request hygiene)', () => {
     assert.ok(tools.tools.length > 0, 'the owner still uses it');
   });
 
-  test('a Host header that is not an allowed host is 403, even with a valid token', async () => {
+  test('a Host header that is not an allowed host is 403 on every path but the probes, even with a valid token', async () => {
     const evil = await raw(mcp, { method: 'POST', headers: { ...mcpHeaders(TOKEN_A), host: `evil.example:${server.port}` }, body: JSON.stringify(LIST) });
     assert.equal(evil.status, 403);
     assert.equal(JSON.parse(evil.body).error.data.code, 'FORBIDDEN');
-    const health = await raw(`${server.url}/healthz`, { headers: { host: 'rebind.attacker.test' } });
-    assert.equal(health.status, 403, 'the Host check covers every path');
+    for (const path of ['/sessions', '/browsers', '/metrics', '/admin/drain']) {
+      const rebound = await raw(`${server.url}${path}`, { headers: { ...mcpHeaders(TOKEN_A), host: 'rebind.attacker.test' } });
+      assert.equal(rebound.status, 403, `the Host check covers ${path}`);
+    }
     for (const host of [`localhost:${server.port}`, `127.0.0.1:${server.port}`, `[::1]:${server.port}`]) {
-      const ok = await raw(`${server.url}/healthz`, { headers: { host } });
+      const ok = await raw(`${server.url}/sessions`, { headers: { ...mcpHeaders(TOKEN_A), host } });
       assert.equal(ok.status, 200, host);
     }
+    // Probes are exempt (load balancers' checks send no Host), and say nothing a page could use.
+    const probe = await raw(`${server.url}/readyz`, { headers: { host: 'rebind.attacker.test' } });
+    assert.equal(probe.status, 200);
+    assert.deepEqual(Object.keys(JSON.parse(probe.body)), ['ready']);
   });
 
   test('an Origin that is neither this server nor an allowed client origin is 403', async () => {

@@ -13,16 +13,19 @@ const REALM = 'Bearer realm="browser-fleet"';
  * sets `owner` to the token's fingerprint so a session answers only to the token that created
  * it, and `admin` when the token is one of `admins` (which must be among `tokens`). The token is
  * read from that header only, never the query string (which ends up in logs and browser
- * history). With no tokens configured every request passes and `owner` stays unset.
+ * history). With no tokens configured every request passes and `owner` stays unset. On an
+ * `exempt` path a request without a valid token passes too, without `owner`.
  */
 export function bearerAuth(options: { tokens: readonly string[]; admins: readonly string[]; exempt: readonly string[]; log: Logger }): MiddlewareHandler<AppEnv> {
   const known = options.tokens.map((token) => Buffer.from(tokenFingerprint(token), 'hex'));
   const admins = new Set(options.admins.map(tokenFingerprint));
   const exempt = new Set(options.exempt);
   return async function bearerAuth(c, next) {
-    if (known.length === 0 || exempt.has(c.req.path)) return next();
+    if (known.length === 0) return next();
+    const isExempt = exempt.has(c.req.path);
     const header = c.req.header('authorization');
     const presented = header?.match(/^Bearer[ \t]+([^\s]+)[ \t]*$/i)?.[1];
+    if (!presented && isExempt) return next();
     if (!presented) {
       audit(c, options.log, header ? 'malformed Authorization header' : 'no bearer token');
       return refuse(c, 'UNAUTHORIZED', 'Unauthorized: send Authorization: Bearer <token>', { 'WWW-Authenticate': REALM });
@@ -31,6 +34,7 @@ export function bearerAuth(options: { tokens: readonly string[]; admins: readonl
     // Compare against every token, without stopping at a match, so timing tells nothing.
     let owner: string | undefined;
     for (const candidate of known) if (timingSafeEqual(candidate, digest)) owner = candidate.toString('hex');
+    if (!owner && isExempt) return next();
     if (!owner) {
       audit(c, options.log, 'unknown bearer token');
       return refuse(c, 'UNAUTHORIZED', 'Unauthorized: the bearer token is not valid', { 'WWW-Authenticate': `${REALM}, error="invalid_token"` });

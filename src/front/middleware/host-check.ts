@@ -54,9 +54,11 @@ export function defaultAllowedHosts(bindHost: string, extra: readonly string[] =
   return [...hosts];
 }
 
-/** Refuses (403) a request whose Host header is missing or not in `allowed`: DNS rebinding protection. */
-export function hostCheck(allowed: HostList): MiddlewareHandler {
+/** Refuses (403) a request whose Host header is missing or not in `allowed`, but on `exempt` paths: DNS rebinding protection. */
+export function hostCheck(allowed: HostList, exempt: readonly string[] = []): MiddlewareHandler {
+  const open = new Set(exempt);
   return async function hostCheck(c, next) {
+    if (open.has(c.req.path)) return next();
     const header = c.req.header('host');
     const parsed = header ? parseHostPort(header) : undefined;
     if (!parsed || !allowed.allows(parsed.host, parsed.port)) {
