@@ -91,6 +91,7 @@ const SPECS = {
   blockPrivateNetworks: { flag: 'block-private-networks', kind: 'boolean', description: 'block browser requests to loopback, link-local and private addresses' },
   bodyLimit: { flag: 'body-limit', kind: 'int', description: 'largest request body, bytes' },
   logLevel: { flag: 'log-level', kind: 'string', description: 'trace, debug, info, warn, error, fatal or silent' },
+  browserEndpoint: { flag: 'browser-endpoint', kind: 'list', description: 'a Playwright browser server (ws://HOST:PORT/PATH, e.g. playwright-core run-server) each browser connects to instead of launching Chromium here (repeatable: spread by load)', defaultText: 'none: launch here' },
   instanceName: { flag: 'instance-name', kind: 'string', description: 'this instance\'s name, put in front of every browser handle it mints (NAME.xxxx) so a load balancer routes a handle to its instance; without it, the X-Browser-Fleet-Instance header of the request (HAProxy\'s http-send-name-header)', defaultText: 'none' },
 } as const satisfies Record<string, OptionSpec>;
 
@@ -150,6 +151,7 @@ export const configSchema = z.object({
   blockPrivateNetworks: z.boolean().default(false),
   bodyLimit: positiveInt.default(4 * 1024 * 1024),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  browserEndpoint: z.array(z.string().regex(/^wss?:\/\/[^\s]+$/, 'must be a ws:// or wss:// URL')).default([]),
   instanceName: z.string().regex(INSTANCE_NAME, 'must be 1 to 40 letters, digits, _ or -').optional(),
 }).strict();
 

@@ -36,9 +36,13 @@ export interface StartOptions {
  */
 export async function createSupervisor(config: Config, log: Logger, workerEntry?: string): Promise<{ supervisor: Supervisor; browserPath: string }> {
   prepareOutputRoot(config.outputDir);
+  const program = workerEntry ? sourceProgram(workerEntry) : await workerProgram(log);
+  // Browsers on Playwright browser servers need no Chromium here.
+  if (config.browserEndpoint.length > 0) {
+    return { supervisor: new Supervisor({ config, log, executablePath: '', program }), browserPath: config.browserEndpoint.join(', ') };
+  }
   const browser = findBrowser({ executablePath: config.executablePath, headed: !config.headless });
   if (!browser) throw new Error('no Chromium found: run `npm start` (it installs chromium-headless-shell) or pass --executable-path');
-  const program = workerEntry ? sourceProgram(workerEntry) : await workerProgram(log);
   return { supervisor: new Supervisor({ config, log, executablePath: browser.path, program }), browserPath: browser.path };
 }
 

@@ -65,12 +65,12 @@ function launchableExecutable(options: BrowserOptions): string {
 
 const REF_PATTERN = /^(f\d+)?e\d+$/;
 
-/** Direct children of this process: the browser Playwright launched. Found by parentage, never by name. */
 /** Whether two option sets run the same browser process, told apart at most by the viewport (a context option). */
 function sameLaunch(a: BrowserOptions, b: BrowserOptions): boolean {
   return JSON.stringify({ ...a, viewport: undefined }) === JSON.stringify({ ...b, viewport: undefined });
 }
 
+/** Direct children of this process: the browser Playwright launched. Found by parentage, never by name. */
 function childPids(): number[] {
   return parentMap().get(process.pid) ?? [];
 }
@@ -129,23 +129,37 @@ export class BrowserSession {
     }
   }
 
-  /** Launches the browser over a pipe (it dies with this process) with one context and one page. */
+  /**
+   * Launches the browser over a pipe (it dies with this process), or connects to the Playwright
+   * browser server of --browser-endpoint (the browser lives as long as the connection), with one
+   * context and one page.
+   */
   async launch(): Promise<void> {
     const options = this.settings.browser;
-    const executablePath = launchableExecutable(options);
+    const endpoint = this.settings.browserEndpoint;
     const before = new Set(childPids());
-    const isRoot = process.getuid?.() === 0;
     this.closing = false;
-    const egress = this.egress ??= await Egress.start(this.settings);
-    const { args: egressArgs, ...egressLaunch } = egress.launchOptions();
-    const browser = await chromium.launch({
-      executablePath,
-      headless: options.headless,
-      chromiumSandbox: !isRoot,
-      args: [...CHROMIUM_ARGS, ...egressArgs],
-      timeout: 30_000,
-      ...egressLaunch,
-    });
+    const egress = this.egress ??= await Egress.start(this.settings, { remote: endpoint !== undefined });
+    let browser: Browser;
+    if (endpoint) {
+      // A stock run-server takes only safe launch options from its clients (headless, not the
+      // executable or its arguments): it runs the browser it was set up with.
+      browser = await chromium.connect(endpoint, {
+        timeout: 30_000,
+        headers: { 'x-playwright-launch-options': JSON.stringify({ headless: options.headless }) },
+      });
+    } else {
+      const executablePath = launchableExecutable(options);
+      const { args: egressArgs, ...egressLaunch } = egress.launchOptions();
+      browser = await chromium.launch({
+        executablePath,
+        headless: options.headless,
+        chromiumSandbox: process.getuid?.() !== 0,
+        args: [...CHROMIUM_ARGS, ...egressArgs],
+        timeout: 30_000,
+        ...egressLaunch,
+      });
+    }
     this.browser = browser;
     this.browserPid = childPids().find((pid) => !before.has(pid));
     this.onLaunched?.(this.browserPid);
@@ -156,7 +170,7 @@ export class BrowserSession {
       this.current = undefined;
       this.tabList = [];
       this.browserPid = undefined;
-      if (!expected) this.onDisconnected?.('the browser process exited unexpectedly');
+      if (!expected) this.onDisconnected?.(endpoint ? `the connection to the browser server ${endpoint} was lost` : 'the browser process exited unexpectedly');
     });
     this.popups = await PopupTracker.start(browser);
     await this.openContext(browser, egress);

@@ -22,10 +22,15 @@ export class Egress {
     private readonly onRefused: OnRefused,
   ) {}
 
-  /** Builds the policy and, when the network is filtered, starts the proxy. */
-  static async start(rules: EgressRules, onRefused: OnRefused = logRefusal): Promise<Egress> {
+  /**
+   * Builds the policy and, when the network is filtered, starts the proxy. A `remote` browser (on
+   * a Playwright browser server) cannot reach a proxy on this host's loopback: request
+   * interception alone enforces the policy there (docs/security.md, remote browsers).
+   */
+  static async start(rules: EgressRules, options: { remote?: boolean; onRefused?: OnRefused } = {}): Promise<Egress> {
+    const onRefused = options.onRefused ?? logRefusal;
     const policy = new EgressPolicy(rules);
-    const proxy = policy.filtersNetwork ? await startEgressProxy(policy, onRefused) : undefined;
+    const proxy = policy.filtersNetwork && !options.remote ? await startEgressProxy(policy, onRefused) : undefined;
     return new Egress(policy, proxy, onRefused);
   }
 

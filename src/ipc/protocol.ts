@@ -33,6 +33,11 @@ export interface WorkerSettings {
    * while the worker waits in the pool than in a session's first navigation.
    */
   warmUp?: boolean;
+  /**
+   * A Playwright browser server (`ws://…`, --browser-endpoint) to connect to instead of launching
+   * Chromium here; the browser then lives as long as the connection does.
+   */
+  browserEndpoint?: string;
   /** The worker's own TMPDIR (browser profile, artifacts), set by the front; removed by whoever outlives the other. */
   tempDir?: string;
 }

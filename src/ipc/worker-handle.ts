@@ -63,6 +63,8 @@ export class WorkerHandle extends EventEmitter<{
 }> {
   readonly child: ChildProcess;
   readonly pid: number;
+  /** The Playwright browser server this worker's browser runs on (--browser-endpoint); undefined: launched here. */
+  readonly browserEndpoint?: string;
   /**
    * The worker's own TMPDIR: Playwright keeps the browser profile and artifacts there and removes
    * them only on a clean exit, so the front removes the whole folder when the worker is gone.
@@ -101,6 +103,7 @@ export class WorkerHandle extends EventEmitter<{
       throw new FleetError('WORKER_START_FAILED', 'could not fork a worker process');
     }
     this.pid = this.child.pid;
+    this.browserEndpoint = options.settings.browserEndpoint;
     this.captureOutput();
 
     this.exitPromise = new Promise((resolve) => {

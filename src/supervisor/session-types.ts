@@ -74,6 +74,8 @@ export interface SessionRecord {
 export interface BrowserInfo extends WorkerStatus {
   id: string;
   workerPid: number;
+  /** The Playwright browser server it runs on (--browser-endpoint), when not launched here. */
+  endpoint?: string;
   /** Sessions this worker process has served, this one included. */
   uses: number;
   createdAt: string;

@@ -471,7 +471,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.leases.set(id, lease);
     this.handles.set(lease.handle, lease);
     this.watch(lease, worker);
-    log.info({ workerPid: worker.pid, browserPid: worker.browserPid, how, uses: worker.uses, waitedMs, ms: now - started }, 'browser acquired');
+    log.info({ workerPid: worker.pid, browserPid: worker.browserPid, endpoint: worker.browserEndpoint, how, uses: worker.uses, waitedMs, ms: now - started }, 'browser acquired');
     this.emit('browser.acquired', { id, sessionId: session?.id, how, waitedMs, ms: now - started });
     if (session && this.sessions.get(session.id) !== session) {
       // The session ended while its browser was on its way: the browser goes straight back.
@@ -696,6 +696,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return {
       id: lease.id,
       workerPid: worker.pid,
+      ...(worker.browserEndpoint && { endpoint: worker.browserEndpoint }),
       ...status,
       uses: worker.uses,
       createdAt: new Date(lease.createdAt).toISOString(),

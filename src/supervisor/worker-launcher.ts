@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { Config } from '../config.ts';
 import { FleetError, toFleetError } from '../errors.ts';
 import type { BrowserOptions, WorkerSettings } from '../ipc/protocol.ts';
+import { BrowserEndpoints } from './endpoints.ts';
 import { WorkerHandle } from '../ipc/worker-handle.ts';
 import type { WorkerProgram } from '../ipc/worker-program.ts';
 import type { Logger } from '../log.ts';
@@ -56,9 +57,12 @@ export class WorkerLauncher {
   /** Paced starts waiting for their turn, oldest first. */
   private readonly turns: (() => void)[] = [];
   private readonly concurrency: number;
+  /** The Playwright browser servers workers connect to (--browser-endpoint), if any. */
+  readonly endpoints: BrowserEndpoints;
 
   constructor(private readonly options: LauncherOptions) {
     this.concurrency = Math.max(1, options.concurrency ?? availableParallelism());
+    this.endpoints = new BrowserEndpoints(options.config.browserEndpoint);
   }
 
   /** No worker is starting and none waits for its turn: a pool refill competes with nobody. */
@@ -110,15 +114,17 @@ export class WorkerLauncher {
   launch(outputDir: string, log: Logger, options: { warmUp?: boolean } = {}): Launch {
     const { config, program } = this.options;
     const started = Date.now();
+    const endpoint = this.endpoints.pick();
     let worker: WorkerHandle;
     try {
       // The worker makes `outputDir` itself: a front that dies before the worker heard of it leaves none behind.
-      worker = new WorkerHandle({ settings: { ...this.settings(outputDir), warmUp: options.warmUp }, log, program, startTimeout: config.workerStartTimeout });
+      worker = new WorkerHandle({ settings: { ...this.settings(outputDir), warmUp: options.warmUp, browserEndpoint: endpoint }, log, program, startTimeout: config.workerStartTimeout });
     } catch (error) {
       this.failed(log, toFleetError(error, 'WORKER_START_FAILED'));
       throw toFleetError(error, 'WORKER_START_FAILED');
     }
     this.starting.add(worker);
+    if (endpoint) this.endpoints.attach(worker, endpoint);
     const ready = worker.ready.then(() => {
       this.starting.delete(worker);
       this.failuresInARow = 0;
@@ -129,6 +135,7 @@ export class WorkerLauncher {
     }, async (error: unknown) => {
       this.starting.delete(worker);
       const fleetError = toFleetError(error, 'WORKER_START_FAILED');
+      if (endpoint && !this.stopped) this.endpoints.failed(endpoint);
       if (!this.stopped) {
         this.options.onStarted({ pid: worker.pid, ms: Date.now() - started, ok: false });
         this.failed(log, fleetError);
