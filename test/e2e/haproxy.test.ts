@@ -10,14 +10,14 @@ import { waitUntil } from '../helpers/processes.ts';
 // Two real instances (the CLI, in processes of their own) behind Debian's haproxy running the
 // shipped deploy/haproxy/haproxy.cfg, everything on loopback.
 
-interface Fleet { pages: PageServer; nodes: [CliInstance, CliInstance]; haproxy: HaproxyInstance; clients: { close(): Promise<void> }[] }
+interface Fleet { pages: PageServer; nodes: [CliInstance, CliInstance]; haproxy: HaproxyInstance; clients: { close(): Promise<void> }[]; token?: string }
 
-async function startFleet(args: [string[], string[]] = [[], []]): Promise<Fleet> {
+async function startFleet(args: [string[], string[]] = [[], []], token?: string): Promise<Fleet> {
   const pages = await startPageServer();
   pages.route('/page', '<!doctype html><title>Page</title><p>page</p>');
-  const nodes = await Promise.all(args.map((extra) => startCli(['--prewarm', '0', ...extra]))) as [CliInstance, CliInstance];
+  const nodes = await Promise.all(args.map((extra) => startCli(['--prewarm', '0', ...(token ? ['--auth-token', token] : []), ...extra]))) as [CliInstance, CliInstance];
   const haproxy = await startHaproxy([nodes[0].port, nodes[1].port]);
-  return { pages, nodes, haproxy, clients: [] };
+  return { pages, nodes, haproxy, clients: [], token };
 }
 
 async function stopFleet(fleet?: Fleet): Promise<void> {
@@ -28,8 +28,8 @@ async function stopFleet(fleet?: Fleet): Promise<void> {
   await fleet.pages.close();
 }
 
-async function sessionIds(node: CliInstance): Promise<string[]> {
-  const { sessions } = await (await fetch(`${node.url}/sessions`)).json() as { sessions: { id: string }[] };
+async function sessionIds(node: CliInstance, token?: string): Promise<string[]> {
+  const { sessions } = await (await fetch(`${node.url}/sessions`, { headers: token ? { Authorization: `Bearer ${token}` } : {} })).json() as { sessions: { id: string }[] };
   return sessions.map((s) => s.id);
 }
 
@@ -41,10 +41,10 @@ async function handlePrefixes(node: CliInstance): Promise<string[]> {
 /** A session through HAProxy that landed on `node`: new sessions until one does (leastconn spreads them). */
 async function sessionOn(fleet: Fleet, node: CliInstance): Promise<TestClient> {
   for (let i = 0; i < 8; i++) {
-    const client = await connectClient(fleet.haproxy.url);
+    const client = await connectClient(fleet.haproxy.url, { token: fleet.token });
     fleet.clients.push(client);
     await client.call('browser_navigate', { url: `${fleet.pages.url}/page` });
-    if ((await sessionIds(node)).includes(client.sessionId)) return client;
+    if ((await sessionIds(node, fleet.token)).includes(client.sessionId)) return client;
   }
   throw new Error(`no session landed on ${node.url}`);
 }
@@ -66,7 +66,7 @@ describe('two instances behind HAProxy: routing', () => {
     for (const [i, client] of clients.entries()) {
       assert.match(await client.text('browser_evaluate', { function: '() => location.search' }), new RegExp(`"\\?n=${i}"`), `session ${i} sees its own page`);
     }
-    const [one, two] = await Promise.all(fleet.nodes.map(sessionIds));
+    const [one, two] = await Promise.all(fleet.nodes.map((node) => sessionIds(node)));
     assert.ok(one.length > 0 && two.length > 0, `both instances hold sessions (${one.length} and ${two.length})`);
     for (const client of clients) assert.equal(Number(one.includes(client.sessionId)) + Number(two.includes(client.sessionId)), 1, 'each session lives on exactly one instance');
   });
@@ -148,16 +148,18 @@ describe('two instances behind HAProxy: a full instance, a drained one', () => {
   });
 });
 
-describe('two instances behind HAProxy: kill -9 of one', () => {
+describe('two instances behind HAProxy, with tokens: kill -9 of one', () => {
+  const TOKEN = 'token-fleet-0123456789abcdef';
   let fleet: Fleet;
-  before(async () => { fleet = await startFleet(); });
+  // Tokens pass through HAProxy unchanged; its health checks need none.
+  before(async () => { fleet = await startFleet([[], []], TOKEN); });
   after(() => stopFleet(fleet));
 
   test('the other instance\'s sessions and handles are unaffected, and the dead one\'s clients get a clear error', async () => {
     const [victim, survivor] = fleet.nodes;
     const doomed = await sessionOn(fleet, victim);
     const kept = await sessionOn(fleet, survivor);
-    const modern = await connectModern(fleet.haproxy.url);
+    const modern = await connectModern(fleet.haproxy.url, { token: TOKEN });
     fleet.clients.push(modern);
     const handles: string[] = [];
     while (!handles.some((h) => h.startsWith('node2.'))) handles.push(await modern.open());
@@ -176,6 +178,6 @@ describe('two instances behind HAProxy: kill -9 of one', () => {
       assert.notEqual(gone, 'hung');
       assert.match(String(gone), /Unknown or expired browser handle|503|Service Unavailable|fetch failed/i, String(gone));
     }
-    assert.ok(await waitUntil(async () => (await sessionIds(survivor)).includes(kept.sessionId)));
+    assert.ok(await waitUntil(async () => (await sessionIds(survivor, TOKEN)).includes(kept.sessionId)));
   });
 });
