@@ -9,6 +9,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
 import { installAdminRoutes } from './admin-routes.ts';
+import { installDashboard } from './dashboard.ts';
 import { installGuards } from './guards.ts';
 import { createMcpSession, type McpSession } from './mcp-session.ts';
 import { browserHeaderMismatch, createModernHandler } from './modern-mcp.ts';
@@ -160,6 +161,7 @@ export function createApp(deps: AppDeps): { app: Hono<AppEnv>; routes: SessionRo
   installGuards(app, deps);
   installOpsRoutes(app, deps);
   installAdminRoutes(app, deps);
+  installDashboard(app, deps);
   app.on(['POST', 'GET', 'DELETE'], '/mcp', (c) => routes.handle(c));
 
   app.onError((error, c) => {

@@ -12,6 +12,11 @@ import { originCheck } from './middleware/origin-check.ts';
  */
 export const PROBE_PATHS = ['/healthz', '/readyz'];
 
+/** The dashboard is navigated to by a browser, which cannot send a bearer header: it checks its own cookie. */
+export function isDashboardPath(path: string): boolean {
+  return path === '/dashboard' || path.startsWith('/dashboard/');
+}
+
 /**
  * Request guards that run before every route, cheapest refusal first: Host (DNS rebinding),
  * Origin (web pages driving the server), bearer token (sets `owner`), body limit. Each guard is
@@ -27,7 +32,7 @@ export function installGuards(app: Hono<AppEnv>, deps: AppDeps): void {
   app.use('*',
     hostCheck(hosts, PROBE_PATHS),
     originCheck({ hosts, clientOrigins: config.allowedClientOrigins }),
-    bearerAuth({ tokens: config.authToken, admins: config.adminToken, exempt: PROBE_PATHS, log }),
+    bearerAuth({ tokens: config.authToken, admins: config.adminToken, exempt: (path) => PROBE_PATHS.includes(path) || isDashboardPath(path), log }),
     requestBodyLimit(config.bodyLimit),
   );
 }

@@ -74,6 +74,8 @@ export interface WorkerStatus {
 export interface Methods {
   'tool.call': { params: { name: string; args: Record<string, unknown> }; result: ToolResult };
   status: { params: Record<string, never>; result: WorkerStatus };
+  /** A small JPEG of the selected tab for the dashboard (Base64), or none without a tab. */
+  thumbnail: { params: { quality: number }; result: { jpeg?: string } };
   ping: { params: Record<string, never>; result: { at: number } };
   /** A pooled worker joins a lease: files go to `outputDir` from now on. */
   'lease.bind': { params: { outputDir: string }; result: { outputDir: string } };

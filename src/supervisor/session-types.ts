@@ -46,6 +46,8 @@ export interface BrowserLease {
   tainted?: string;
   /** Set when the lease ended, so calls still running can say why. */
   endReason?: BrowserEndReason;
+  /** The tool running in it now (the latest, when several are), for the dashboard. */
+  tool?: string;
 }
 
 /** One MCP session: the client's conversation. Cheap; it holds a browser only once a call needs one. */
@@ -100,6 +102,30 @@ export interface BrowserListing {
   pages: number;
   createdAt: string;
   idleMs: number;
+}
+
+/** One browser as the dashboard shows it. */
+export interface DashboardRow {
+  id: string;
+  handlePrefix: string;
+  sessionId: string | null;
+  clientName: string | null;
+  token: string | null;
+  ageMs: number;
+  idleMs: number;
+  /** The tool running in it now, or null. */
+  tool: string | null;
+  url: string;
+  title: string;
+  pages: number;
+  /** Resident memory of its worker and browser, bytes. */
+  rssBytes: number;
+}
+
+/** What the dashboard shows: capacity, and one row per browser held by a client. */
+export interface DashboardView {
+  capacity: { inUse: number; max: number; queued: number; warm: number; closing: number; freeMemoryBytes: number };
+  browsers: DashboardRow[];
 }
 
 /** Who makes a call: an MCP session (2025-11-25), or an authenticated caller alone (2026-07-28). */

@@ -17,7 +17,7 @@ import { treesStats } from './process-stats.ts';
 import { Reaper } from './reaper.ts';
 import { Recovery } from './recovery.ts';
 import type {
-  BrowserEndReason, BrowserInfo, BrowserLease, BrowserListing, Caller, DrainStatus, EndReason, Readiness, SessionInfo, SessionRecord, SupervisorEvents,
+  BrowserEndReason, BrowserInfo, BrowserLease, BrowserListing, Caller, DashboardRow, DashboardView, DrainStatus, EndReason, Readiness, SessionInfo, SessionRecord, SupervisorEvents,
 } from './session-types.ts';
 
 /** How the supervisor is built; tests swap the worker program and the browser path. */
@@ -105,6 +105,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private shuttingDown = false;
   /** When the instance started draining (POST /admin/drain): nothing new from then on. */
   private drainingSince?: number;
+  /** Handles an administrator ended, so their owner's next call hears why (nobody else does); bounded. */
+  private readonly endedByAdmin = new Map<string, { owner?: string; at: number }>();
   /** Resolved each time the last session and browser are gone (a drain's end). */
   private readonly emptyWatchers = new Set<() => void>();
   private shutdownPromise?: Promise<void>;
@@ -299,6 +301,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private async runOn(lease: BrowserLease, call: ToolCall, options: CallOptions): Promise<ToolResult> {
     if (call.taints) lease.tainted ??= call.taints;
     lease.inFlight++;
+    lease.tool = call.name;
     lease.lastActivityAt = Date.now();
     try {
       if (lease.recovering && !(await lease.recovering)) throw new FleetError('SESSION_CLOSED', 'the session was closed after its browser failed; start a new session');
@@ -310,6 +313,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       throw error;
     } finally {
       lease.inFlight--;
+      if (lease.inFlight === 0) lease.tool = undefined;
       lease.lastActivityAt = Date.now();
       if (!this.isOwn(lease) && this.leases.get(lease.id) === lease) this.reaper.afterCall(lease, Date.now());
     }
@@ -318,7 +322,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** The lease a handle names for `owner`; anything else gets the one unknown-browser error. */
   private byHandle(handle: string, owner: string | undefined): BrowserLease {
     const lease = this.handles.get(handle);
-    if (!lease || lease.owner !== owner) throw unknownBrowserError();
+    if (!lease || lease.owner !== owner) {
+      const ended = this.endedByAdmin.get(handle);
+      if (ended && ended.owner === owner) {
+        throw new FleetError('BROWSER_NOT_FOUND', 'An administrator ended this browser; its page state was lost. Call browser_open for a new one.');
+      }
+      throw unknownBrowserError();
+    }
     return lease;
   }
 
@@ -667,6 +677,64 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       inFlight: record.inFlight,
       browser: record.browser ? await this.describe(record.browser, stats.get(record.browser.worker.pid)?.rssBytes ?? 0) : null,
     })));
+  }
+
+  /**
+   * The dashboard's End: ends browser `id` for its client. A session's own browser is replaced at
+   * its next call, which says an administrator ended it; a handle's owner hears the same.
+   */
+  async endBrowserAsAdmin(id: string): Promise<boolean> {
+    const lease = this.leases.get(id);
+    if (!lease) return false;
+    const session = lease.sessionId ? this.sessions.get(lease.sessionId) : undefined;
+    if (session && session.browser === lease) {
+      session.notices.push('An administrator ended this session\'s browser; its page state (tabs, cookies, storage) was lost. ' +
+        'This call runs in a fresh browser: navigate again to continue.');
+    } else {
+      this.endedByAdmin.set(lease.handle, { owner: lease.owner, at: Date.now() });
+      if (this.endedByAdmin.size > 1000) this.endedByAdmin.delete(this.endedByAdmin.keys().next().value!);
+    }
+    this.leaseLog(lease).info('browser ended by an administrator');
+    await this.endBrowser(lease, 'admin');
+    return true;
+  }
+
+  /** What the dashboard shows: capacity and every browser held for a client, with its page and memory. */
+  async dashboardView(): Promise<DashboardView> {
+    const now = Date.now();
+    const leases = [...this.leases.values()];
+    const stats = await treesStats(leases.map((lease) => lease.worker.pid));
+    const browsers = await Promise.all(leases.map(async (lease): Promise<DashboardRow> => {
+      const status = await this.statusOf(lease.worker);
+      const session = lease.sessionId ? this.sessions.get(lease.sessionId) : undefined;
+      return {
+        id: lease.id,
+        handlePrefix: lease.handle.slice(0, 8),
+        sessionId: lease.sessionId ?? null,
+        clientName: session?.clientName ?? null,
+        token: lease.owner?.slice(0, 8) ?? null,
+        ageMs: now - lease.createdAt,
+        idleMs: lease.inFlight > 0 ? 0 : now - lease.lastActivityAt,
+        tool: lease.tool ?? null,
+        url: status.url,
+        title: status.title,
+        pages: status.pages,
+        rssBytes: stats.get(lease.worker.pid)?.rssBytes ?? 0,
+      };
+    }));
+    const counts = this.supply.counts();
+    return {
+      capacity: { inUse: counts.inUse, max: counts.max, queued: counts.queued, warm: counts.warm, closing: counts.closing, freeMemoryBytes: (this.options.freeMemory ?? freeMemoryBytes)() },
+      browsers: browsers.sort((a, b) => b.ageMs - a.ageMs),
+    };
+  }
+
+  /** A JPEG of browser `id`'s selected tab for the dashboard, or undefined. */
+  async thumbnail(id: string): Promise<Buffer | undefined> {
+    const lease = this.leases.get(id);
+    if (!lease) return undefined;
+    const { jpeg } = await lease.worker.request('thumbnail', { quality: 50 }, { timeoutMs: 3000 }).catch(() => ({ jpeg: undefined }));
+    return jpeg ? Buffer.from(jpeg, 'base64') : undefined;
   }
 
   /** What /browsers shows: every browser of `owner` (a token fingerprint), or every browser. */

@@ -16,13 +16,12 @@ const REALM = 'Bearer realm="browser-fleet"';
  * history). With no tokens configured every request passes and `owner` stays unset. On an
  * `exempt` path a request without a valid token passes too, without `owner`.
  */
-export function bearerAuth(options: { tokens: readonly string[]; admins: readonly string[]; exempt: readonly string[]; log: Logger }): MiddlewareHandler<AppEnv> {
+export function bearerAuth(options: { tokens: readonly string[]; admins: readonly string[]; exempt: (path: string) => boolean; log: Logger }): MiddlewareHandler<AppEnv> {
   const known = options.tokens.map((token) => Buffer.from(tokenFingerprint(token), 'hex'));
   const admins = new Set(options.admins.map(tokenFingerprint));
-  const exempt = new Set(options.exempt);
   return async function bearerAuth(c, next) {
     if (known.length === 0) return next();
-    const isExempt = exempt.has(c.req.path);
+    const isExempt = options.exempt(c.req.path);
     const header = c.req.header('authorization');
     const presented = header?.match(/^Bearer[ \t]+([^\s]+)[ \t]*$/i)?.[1];
     if (!presented && isExempt) return next();

@@ -1,0 +1,164 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Context, Hono } from 'hono';
+import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
+import { html } from 'hono/html';
+import { streamSSE } from 'hono/streaming';
+import { tokenFingerprint } from '../security/tokens.ts';
+import type { AppDeps, AppEnv } from './app.ts';
+import { isDashboardPath } from './guards.ts';
+
+// The operator's page: capacity and one live row per browser, each with a thumbnail and End.
+// A browser cannot send a bearer header on navigation, so an admin token is exchanged once, on a
+// sign-in form, for an HttpOnly, SameSite=Strict cookie naming a dashboard session held here.
+
+const COOKIE = 'bf_dashboard';
+/** How long a dashboard sign-in lasts, ms. */
+const SIGN_IN_MS = 12 * 60 * 60 * 1000;
+/** How often the page hears the state of the fleet, ms. */
+const EVENT_INTERVAL_MS = 2000;
+/** A thumbnail is taken at most this often per browser, however many watch, ms. */
+const THUMBNAIL_MS = 1000;
+
+const ASSETS = {
+  'app.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(new URL('./dashboard-assets/app.js', import.meta.url)) },
+  'app.css': { type: 'text/css; charset=utf-8', body: readFileSync(new URL('./dashboard-assets/app.css', import.meta.url)) },
+};
+
+/** No inline script or style, nothing from elsewhere, never framed. */
+const SECURITY_HEADERS = {
+  'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  // same-origin, not no-referrer: under no-referrer a form's POST carries `Origin: null`, which the Origin check refuses.
+  'Referrer-Policy': 'same-origin',
+  'Cache-Control': 'no-store',
+};
+
+function page(title: string, body: unknown) {
+  return html`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${title}</title><link rel="stylesheet" href="/dashboard/app.css"></head>
+<body>${body}</body></html>`;
+}
+
+function signInPage(message?: string) {
+  return page('browser-fleet: sign in', html`<main class="sign-in">
+<h1>browser-fleet</h1>
+<form method="post" action="/dashboard/login">
+<label>Admin token <input type="password" name="token" autocomplete="current-password" required autofocus></label>
+<button type="submit">Sign in</button>
+</form>
+${message ? html`<p class="error" role="alert">${message}</p>` : ''}
+</main>`);
+}
+
+const DASHBOARD_PAGE = page('browser-fleet', html`<header><h1>browser-fleet</h1>
+<form method="post" action="/dashboard/logout"><button type="submit">Sign out</button></form></header>
+<section id="capacity" aria-live="polite"></section>
+<table id="browsers"><thead><tr><th>Page</th><th>Session</th><th>Client</th><th>Token</th><th>Age</th><th>Idle</th><th>Tool</th><th>URL and title</th><th>Tabs</th><th>Memory (RSS)</th><th></th></tr></thead>
+<tbody></tbody></table>
+<p id="empty">No browser is in use.</p>
+<script src="/dashboard/app.js"></script>`);
+
+/** Dashboard sign-ins: random ids in cookies, never the token itself. */
+class SignIns {
+  private readonly expiry = new Map<string, number>();
+
+  create(): string {
+    const id = randomBytes(32).toString('base64url');
+    this.expiry.set(id, Date.now() + SIGN_IN_MS);
+    return id;
+  }
+
+  valid(id: string | undefined): boolean {
+    if (!id) return false;
+    const until = this.expiry.get(id);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.expiry.delete(id);
+    return false;
+  }
+
+  end(id: string | undefined): void {
+    if (id) this.expiry.delete(id);
+  }
+}
+
+/** Whether `token` is one of `tokens`, compared as digests in constant time. */
+function isOneOf(token: string, tokens: readonly string[]): boolean {
+  const digest = Buffer.from(tokenFingerprint(token), 'hex');
+  let match = false;
+  for (const known of tokens) if (timingSafeEqual(Buffer.from(tokenFingerprint(known), 'hex'), digest)) match = true;
+  return match;
+}
+
+export function installDashboard(app: Hono<AppEnv>, deps: AppDeps): void {
+  const signIns = new SignIns();
+  const withTokens = deps.config.authToken.length > 0;
+  const thumbnails = new Map<string, { at: number; jpeg: Promise<Buffer | undefined> }>();
+  /** Without tokens the server is loopback-only and open, as the admin API is; with tokens, an admin's cookie (or bearer header). */
+  const signedIn = (c: Context<AppEnv>) => !withTokens || c.get('admin') === true || signIns.valid(getCookie(c, COOKIE));
+
+  app.use('*', async function dashboardHeaders(c, next) {
+    await next();
+    if (isDashboardPath(c.req.path)) for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.header(name, value);
+  });
+
+  app.get('/dashboard', async function dashboard(c) {
+    return c.html(signedIn(c) ? DASHBOARD_PAGE : signInPage());
+  });
+
+  app.get('/dashboard/:asset{app\\.(js|css)}', function asset(c) {
+    const file = ASSETS[c.req.param('asset') as keyof typeof ASSETS];
+    return c.body(file.body, 200, { 'Content-Type': file.type });
+  });
+
+  app.post('/dashboard/login', async function login(c) {
+    const form = await c.req.parseBody().catch(() => ({} as Record<string, unknown>));
+    const token = typeof form.token === 'string' ? form.token : '';
+    if (!withTokens) return c.redirect('/dashboard', 303);
+    if (!token || !isOneOf(token, deps.config.adminToken)) {
+      const known = token !== '' && isOneOf(token, deps.config.authToken);
+      deps.log.warn({ path: '/dashboard/login', reason: known ? 'not an admin token' : 'unknown token' }, 'dashboard sign-in refused');
+      return c.html(signInPage(known ? 'This token may use the server, but only an admin token opens the dashboard.' : 'Unknown token.'), known ? 403 : 401);
+    }
+    setCookie(c, COOKIE, signIns.create(), { httpOnly: true, sameSite: 'Strict', path: '/dashboard', maxAge: SIGN_IN_MS / 1000, secure: c.req.url.startsWith('https:') });
+    return c.redirect('/dashboard', 303);
+  });
+
+  app.post('/dashboard/logout', function logout(c) {
+    signIns.end(getCookie(c, COOKIE));
+    deleteCookie(c, COOKIE, { path: '/dashboard' });
+    return c.redirect('/dashboard', 303);
+  });
+
+  app.get('/dashboard/events', function events(c) {
+    if (!signedIn(c)) return c.json({ error: 'sign in at /dashboard' }, 401);
+    return streamSSE(c, async (stream) => {
+      let open = true;
+      stream.onAbort(() => { open = false; });
+      while (open) {
+        await stream.writeSSE({ event: 'state', data: JSON.stringify(await deps.supervisor.dashboardView()) });
+        await stream.sleep(EVENT_INTERVAL_MS);
+      }
+    });
+  });
+
+  app.get('/dashboard/thumbnail/:id', async function thumbnail(c) {
+    if (!signedIn(c)) return c.body(null, 401);
+    const id = c.req.param('id');
+    let entry = thumbnails.get(id);
+    if (!entry || Date.now() - entry.at >= THUMBNAIL_MS) {
+      entry = { at: Date.now(), jpeg: deps.supervisor.thumbnail(id) };
+      thumbnails.set(id, entry);
+      for (const [key, value] of thumbnails) if (Date.now() - value.at > 60_000) thumbnails.delete(key);
+    }
+    const jpeg = await entry.jpeg;
+    return jpeg ? c.body(new Uint8Array(jpeg), 200, { 'Content-Type': 'image/jpeg' }) : c.body(null, 404);
+  });
+
+  app.post('/dashboard/browsers/:id/end', async function endBrowser(c) {
+    if (!signedIn(c)) return c.json({ error: 'sign in at /dashboard' }, 401);
+    const ended = await deps.supervisor.endBrowserAsAdmin(c.req.param('id'));
+    return ended ? c.json({ ended: c.req.param('id') }) : c.json({ error: 'no such browser' }, 404);
+  });
+}
