@@ -1,6 +1,6 @@
 // Makes sure a Chromium is there before `npm start` / `npm test`; installs Debian's
-// chromium-headless-shell when running as root on a machine with apt-get. `--also haproxy` (the
-// test run: the HAProxy suite runs the real thing) does the same for Debian's haproxy.
+// chromium-headless-shell when running as root on a machine with apt-get. `--also haproxy,ffmpeg`
+// (the test run) does the same for Debian's haproxy and ffmpeg.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { findBrowser } from '../src/browser/find-browser.ts';
@@ -41,13 +41,16 @@ if (!found) {
 console.error(`ensure-browser: using ${found.path} (${found.source})`);
 
 const onPath = (command: string) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
-if (argValue('--also') === 'haproxy' && !onPath('haproxy')) {
+// What else a run needs, as Debian packages named like their commands: the test run's HAProxy
+// suite runs the real haproxy, and video recording (--record video) needs ffmpeg.
+const missing = (argValue('--also') ?? '').split(',').map((name) => name.trim()).filter((name) => ['haproxy', 'ffmpeg'].includes(name) && !onPath(name));
+if (missing.length > 0) {
   if (process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
-    console.error('ensure-browser: haproxy not found; installing Debian\'s haproxy');
+    console.error(`ensure-browser: ${missing.join(', ')} not found; installing Debian's`);
     run('apt-get', ['update']);
-    run('apt-get', ['install', '-y', '--no-install-recommends', 'haproxy']);
+    run('apt-get', ['install', '-y', '--no-install-recommends', ...missing]);
   } else {
-    console.error('ensure-browser: haproxy not found: sudo apt-get install -y haproxy (the HAProxy tests need it)');
+    console.error(`ensure-browser: ${missing.join(', ')} not found: sudo apt-get install -y ${missing.join(' ')}`);
     process.exit(1);
   }
 }

@@ -91,6 +91,9 @@ const SPECS = {
   blockPrivateNetworks: { flag: 'block-private-networks', kind: 'boolean', description: 'block browser requests to loopback, link-local and private addresses' },
   bodyLimit: { flag: 'body-limit', kind: 'int', description: 'largest request body, bytes' },
   logLevel: { flag: 'log-level', kind: 'string', description: 'trace, debug, info, warn, error, fatal or silent' },
+  record: { flag: 'record', kind: 'string', description: 'record each browser: off, trace (a Playwright trace: snapshots, screenshots, network, console), video (needs ffmpeg) or both; kept after the browser ends' },
+  recordRetention: { flag: 'record-retention', kind: 'int', description: 'how long recordings are kept after their browser ended, ms' },
+  recordMaxMb: { flag: 'record-max-mb', kind: 'int', description: 'most space all recordings may take, MB; the oldest go first' },
   browserEndpoint: { flag: 'browser-endpoint', kind: 'list', description: 'a Playwright browser server (ws://HOST:PORT/PATH, e.g. playwright-core run-server) each browser connects to instead of launching Chromium here (repeatable: spread by load)', defaultText: 'none: launch here' },
   instanceName: { flag: 'instance-name', kind: 'string', description: 'this instance\'s name, put in front of every browser handle it mints (NAME.xxxx) so a load balancer routes a handle to its instance; without it, the X-Browser-Fleet-Instance header of the request (HAProxy\'s http-send-name-header)', defaultText: 'none' },
 } as const satisfies Record<string, OptionSpec>;
@@ -151,6 +154,9 @@ export const configSchema = z.object({
   blockPrivateNetworks: z.boolean().default(false),
   bodyLimit: positiveInt.default(4 * 1024 * 1024),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  record: z.enum(['off', 'trace', 'video', 'both']).default('off'),
+  recordRetention: ms.default(24 * 60 * 60 * 1000),
+  recordMaxMb: positiveInt.default(2048),
   browserEndpoint: z.array(z.string().regex(/^wss?:\/\/[^\s]+$/, 'must be a ws:// or wss:// URL')).default([]),
   instanceName: z.string().regex(INSTANCE_NAME, 'must be 1 to 40 letters, digits, _ or -').optional(),
 }).strict();

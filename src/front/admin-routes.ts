@@ -2,6 +2,7 @@ import type { HttpBindings } from '@hono/node-server';
 import type { Context, Hono } from 'hono';
 import { FleetError } from '../errors.ts';
 import { isLoopbackHost } from '../security/ip-ranges.ts';
+import { readFileSync } from 'node:fs';
 import type { AppDeps, AppEnv } from './app.ts';
 
 /**
@@ -29,6 +30,19 @@ function isOperator(c: Context<AppEnv>, deps: AppDeps): boolean {
   return remote !== undefined && isLoopbackHost(remote.replace(/^::ffff:/, ''));
 }
 
+/**
+ * The file of a recording of session or browser `id` as a download, when `owner` (undefined: an
+ * admin, or no tokens) may have it; undefined otherwise, whether or not it exists.
+ */
+export function downloadRecording(deps: AppDeps, id: string, kind: 'trace' | 'video', owner: string | undefined): Response | undefined {
+  const found = deps.supervisor.recordings?.find(id, kind);
+  if (!found || (owner !== undefined && found.meta.owner !== owner)) return undefined;
+  const name = kind === 'trace' ? `trace-${found.meta.id}.zip` : `video-${found.meta.id}.webm`;
+  return new Response(new Uint8Array(readFileSync(found.path)), {
+    headers: { 'Content-Type': kind === 'trace' ? 'application/zip' : 'video/webm', 'Content-Disposition': `attachment; filename="${name}"` },
+  });
+}
+
 export function installAdminRoutes(app: Hono<AppEnv>, deps: AppDeps): void {
   // Drain: no new sessions or browsers from now on (/readyz 503 DRAINING); what exists goes on
   // until it ends, and SIGTERM then exits as soon as it has. GET says how much is left.
@@ -48,6 +62,12 @@ export function installAdminRoutes(app: Hono<AppEnv>, deps: AppDeps): void {
   // Every browser, whichever era opened it: handle prefix, token, session (or null), page, idle time.
   app.get('/browsers', async function listBrowsers(c) {
     return c.json({ browsers: await deps.supervisor.listBrowsers({ owner: scopeOf(c) }) });
+  });
+
+  // A recorded browser's trace (zip) or video (webm): for its owner's token or an admin; 404 for anyone else.
+  app.get('/sessions/:id/:kind{trace|video}', function recording(c) {
+    const found = downloadRecording(deps, c.req.param('id'), c.req.param('kind') as 'trace' | 'video', scopeOf(c));
+    return found ?? c.json(new FleetError('SESSION_NOT_FOUND', 'no such recording').toJsonRpc(), 404);
   });
 
   app.delete('/sessions/:id', async function endSession(c) {

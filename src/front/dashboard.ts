@@ -6,6 +6,7 @@ import { html } from 'hono/html';
 import { streamSSE } from 'hono/streaming';
 import { tokenFingerprint } from '../security/tokens.ts';
 import type { AppDeps, AppEnv } from './app.ts';
+import { downloadRecording } from './admin-routes.ts';
 import { isDashboardPath } from './guards.ts';
 
 // The operator's page: capacity and one live row per browser, each with a thumbnail and End.
@@ -57,6 +58,8 @@ const DASHBOARD_PAGE = page('browser-fleet', html`<header><h1>browser-fleet</h1>
 <table id="browsers"><thead><tr><th>Page</th><th>Session</th><th>Client</th><th>Token</th><th>Age</th><th>Idle</th><th>Tool</th><th>URL and title</th><th>Tabs</th><th>Memory (RSS)</th><th></th></tr></thead>
 <tbody></tbody></table>
 <p id="empty">No browser is in use.</p>
+<h2>Recent recordings</h2>
+<ul id="recordings"></ul>
 <script src="/dashboard/app.js"></script>`);
 
 /** Dashboard sign-ins: random ids in cookies, never the token itself. */
@@ -154,6 +157,16 @@ export function installDashboard(app: Hono<AppEnv>, deps: AppDeps): void {
     }
     const jpeg = await entry.jpeg;
     return jpeg ? c.body(new Uint8Array(jpeg), 200, { 'Content-Type': 'image/jpeg' }) : c.body(null, 404);
+  });
+
+  app.get('/dashboard/recordings', function recordings(c) {
+    if (!signedIn(c)) return c.json({ error: 'sign in at /dashboard' }, 401);
+    return c.json({ recordings: (deps.supervisor.recordings?.list() ?? []).slice(0, 50).map(({ owner: _owner, ...meta }) => meta) });
+  });
+
+  app.get('/dashboard/recordings/:id/:kind{trace|video}', function recording(c) {
+    if (!signedIn(c)) return c.body(null, 401);
+    return downloadRecording(deps, c.req.param('id'), c.req.param('kind') as 'trace' | 'video', undefined) ?? c.body(null, 404);
   });
 
   app.post('/dashboard/browsers/:id/end', async function endBrowser(c) {

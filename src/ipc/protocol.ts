@@ -33,6 +33,8 @@ export interface WorkerSettings {
    * while the worker waits in the pool than in a session's first navigation.
    */
   warmUp?: boolean;
+  /** What to record of each lease (--record). */
+  record: 'off' | 'trace' | 'video' | 'both';
   /**
    * A Playwright browser server (`ws://…`, --browser-endpoint) to connect to instead of launching
    * Chromium here; the browser then lives as long as the connection does.
@@ -74,6 +76,11 @@ export interface WorkerStatus {
 export interface Methods {
   'tool.call': { params: { name: string; args: Record<string, unknown> }; result: ToolResult };
   status: { params: Record<string, never>; result: WorkerStatus };
+  /**
+   * A lease ends and the browser was recorded: stop the trace and write it, close the context so
+   * its videos are finished and write them, all into `dir`; what was written comes back.
+   */
+  'lease.finish': { params: { dir: string }; result: { files: string[] } };
   /** A small JPEG of the selected tab for the dashboard (Base64), or none without a tab. */
   thumbnail: { params: { quality: number }; result: { jpeg?: string } };
   ping: { params: Record<string, never>; result: { at: number } };

@@ -21,6 +21,8 @@ export interface WorkerHandleOptions {
   program?: WorkerProgram;
   /** How long the worker may take to answer READY, ms. */
   startTimeout: number;
+  /** More environment for the worker (e.g. where Playwright finds ffmpeg). */
+  env?: Record<string, string>;
 }
 
 /** How far a call has got, as the worker reports it. */
@@ -92,7 +94,7 @@ export class WorkerHandle extends EventEmitter<{
     const program = options.program ?? sourceProgram();
     this.tempDir = mkdtempSync(join(tmpdir(), 'browser-fleet-worker-'));
     this.child = fork(program.entry, [], {
-      env: { ...process.env, TMPDIR: this.tempDir },
+      env: { ...process.env, ...options.env, TMPDIR: this.tempDir },
       execArgv: program.execArgv,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

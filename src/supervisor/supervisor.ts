@@ -11,6 +11,7 @@ import type { Logger } from '../log.ts';
 import { RETRY_AFTER_SECONDS } from './admission-queue.ts';
 import { BrowserSupply } from './browser-supply.ts';
 import { forwardCall, withNotices, type CallOptions } from './call-forwarding.ts';
+import { Recordings } from './recordings.ts';
 import { listFiles, parseFileUri, readLeaseFile, resourceLinks, type FileContents, type FileResource } from './lease-files.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { treesStats } from './process-stats.ts';
@@ -98,6 +99,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly recovery: Recovery;
   private readonly heartbeat: Heartbeat;
   private readonly reaper: Reaper<SessionRecord | BrowserLease>;
+  /** Finished recordings (--record), kept for --record-retention within --record-max-mb. */
+  readonly recordings?: Recordings;
+  private recordingsTimer?: NodeJS.Timeout;
   /** Tool calls running now, in any era. */
   private callsRunning = 0;
   /** Checked whenever a call ends: waits for calls to settle (shutdown, ended sessions). */
@@ -147,6 +151,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       workers: () => [...[...this.leases.values()].map((lease) => lease.worker), ...this.supply.pool.workers()],
       onSilent: (worker) => this.onSilent(worker),
     });
+    if (config.record !== 'off') {
+      this.recordings = new Recordings(join(config.outputDir, 'recordings'), config.recordRetention, config.recordMaxMb * 1024 * 1024);
+    }
     this.reaper = new Reaper({
       idleTimeout: config.idleTimeout,
       sessionLifetime: config.sessionLifetime,
@@ -158,6 +165,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   /** Starts the background work: warm workers, heartbeats, the idle reaper. */
   start(): void {
+    if (this.recordings) {
+      const every = Math.min(60_000, Math.max(200, Math.floor(this.config.recordRetention / 4)));
+      this.recordingsTimer = setInterval(() => this.recordings!.prune(), every).unref();
+    }
     this.heartbeat.start();
     this.reaper.start();
     this.supply.start();
@@ -601,10 +612,20 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const unfit = lease.tainted
       ?? (this.recovery.faultOf(worker) ? 'its worker failed' : undefined)
       ?? (lease.inFlight > 0 || lease.recovering ? 'calls were still running on it' : undefined);
+    if (this.recordings && !this.recovery.faultOf(worker) && worker.alive) await this.saveRecording(lease);
     const retiredBecause = await this.supply.release(worker, tenantOf(lease.owner), unfit, this.leaseLog(lease));
     rmSync(lease.outputDir, { recursive: true, force: true });
     this.emit('browser.ended', { id: lease.id, sessionId: lease.sessionId, reason, recycled: retiredBecause === undefined, retiredBecause });
     this.checkEmpty();
+  }
+
+  /** Has the worker write the lease's trace and videos into a recording of its own, before its context goes. */
+  private async saveRecording(lease: BrowserLease): Promise<void> {
+    const dir = this.recordings!.prepare(lease.id);
+    await lease.worker.request('lease.finish', { dir }, { timeoutMs: 30_000 })
+      .catch((error: Error) => this.leaseLog(lease).warn({ err: error.message }, 'the recording could not be written'));
+    const meta = this.recordings!.finish(lease.id, lease.sessionId, lease.owner);
+    if (meta) this.leaseLog(lease).info({ files: meta.files, sizeBytes: meta.sizeBytes }, 'recording saved');
   }
 
   /**
@@ -782,6 +803,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.shuttingDown = true;
       this.heartbeat.stop();
       this.reaper.stop();
+      clearInterval(this.recordingsTimer);
       await this.supply.stop(new FleetError('SHUTTING_DOWN', 'the server is shutting down', { retryAfter: RETRY_AFTER_SECONDS }));
       if (this.inFlightTotal() > 0) {
         this.log.info({ inFlight: this.inFlightTotal(), timeoutMs: this.config.shutdownTimeout }, 'waiting for calls in flight');

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { Config } from '../config.ts';
 import { FleetError, toFleetError } from '../errors.ts';
 import type { BrowserOptions, WorkerSettings } from '../ipc/protocol.ts';
+import { playwrightFfmpegDir } from '../browser/ffmpeg.ts';
 import { BrowserEndpoints } from './endpoints.ts';
 import { WorkerHandle } from '../ipc/worker-handle.ts';
 import type { WorkerProgram } from '../ipc/worker-program.ts';
@@ -59,10 +60,18 @@ export class WorkerLauncher {
   private readonly concurrency: number;
   /** The Playwright browser servers workers connect to (--browser-endpoint), if any. */
   readonly endpoints: BrowserEndpoints;
+  /** Environment every worker gets on top of ours. */
+  private readonly env?: Record<string, string>;
 
   constructor(private readonly options: LauncherOptions) {
     this.concurrency = Math.max(1, options.concurrency ?? availableParallelism());
     this.endpoints = new BrowserEndpoints(options.config.browserEndpoint);
+    const record = options.config.record;
+    if (record === 'video' || record === 'both') {
+      const ffmpeg = playwrightFfmpegDir();
+      if (ffmpeg) this.env = { PLAYWRIGHT_BROWSERS_PATH: ffmpeg };
+      else options.log.error('--record video needs ffmpeg on the PATH (apt-get install ffmpeg); browsers will fail to record video');
+    }
   }
 
   /** No worker is starting and none waits for its turn: a pool refill competes with nobody. */
@@ -118,7 +127,7 @@ export class WorkerLauncher {
     let worker: WorkerHandle;
     try {
       // The worker makes `outputDir` itself: a front that dies before the worker heard of it leaves none behind.
-      worker = new WorkerHandle({ settings: { ...this.settings(outputDir), warmUp: options.warmUp, browserEndpoint: endpoint }, log, program, startTimeout: config.workerStartTimeout });
+      worker = new WorkerHandle({ settings: { ...this.settings(outputDir), warmUp: options.warmUp, browserEndpoint: endpoint }, log, program, startTimeout: config.workerStartTimeout, env: this.env });
     } catch (error) {
       this.failed(log, toFleetError(error, 'WORKER_START_FAILED'));
       throw toFleetError(error, 'WORKER_START_FAILED');
@@ -188,6 +197,7 @@ export class WorkerLauncher {
       allowedOrigins: [...config.allowedOrigins],
       blockedOrigins: [...config.blockedOrigins],
       blockPrivateNetworks: config.blockPrivateNetworks,
+      record: config.record,
     };
   }
 }

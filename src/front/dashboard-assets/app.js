@@ -76,3 +76,24 @@ function refreshThumbnails() {
 const events = new EventSource('/dashboard/events');
 events.addEventListener('state', (event) => render(JSON.parse(event.data)));
 setInterval(refreshThumbnails, 1000);
+
+// Recent recordings (--record), with their downloads; refreshed every 10 s.
+async function refreshRecordings() {
+  const list = document.getElementById('recordings');
+  const response = await fetch('/dashboard/recordings').catch(() => undefined);
+  if (!response?.ok) return;
+  const { recordings } = await response.json();
+  list.replaceChildren(...recordings.map((r) => {
+    const item = document.createElement('li');
+    item.append(`${r.sessionId ? r.sessionId.slice(0, 8) : r.id.slice(0, 8)}, ended ${new Date(r.endedAt).toLocaleString()}: `);
+    for (const kind of ['trace', 'video']) {
+      if (!r.files.some((f) => (kind === 'trace' ? f === 'trace.zip' : f.endsWith('.webm')))) continue;
+      const link = Object.assign(document.createElement('a'), { href: `/dashboard/recordings/${encodeURIComponent(r.id)}/${kind}`, textContent: kind });
+      item.append(link, ' ');
+    }
+    return item;
+  }));
+  if (recordings.length === 0) list.replaceChildren(Object.assign(document.createElement('li'), { textContent: 'None (see --record).' }));
+}
+refreshRecordings();
+setInterval(refreshRecordings, 10000);
