@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page, type Video } from 'playwright-core';
 import { findBrowser } from '../src/browser/find-browser.ts';
 import type { BrowserOptions, PageLog, WorkerSettings, WorkerStatus } from '../src/ipc/protocol.ts';
 import { parentMap } from '../src/supervisor/process-stats.ts';
@@ -101,6 +102,8 @@ export class BrowserSession {
   private readonly records = new WeakMap<Page, PageRecords>();
   /** PAGE_LIMIT errors for popups closed since the last tool call. */
   private blockedPopups: string[] = [];
+  /** Videos of this context's tabs, closed ones too (--record video): written when the lease finishes. */
+  private videos: Video[] = [];
   /** Tabs that crashed and were closed since the previous call, for the next result. */
   private crashNotices: string[] = [];
   /** Popups the browser is opening, so settling can wait for them. */
@@ -185,8 +188,11 @@ export class BrowserSession {
       ignoreHTTPSErrors: options.ignoreHttpsErrors,
       acceptDownloads: true,
       ...egress.contextOptions(),
+      ...(this.recording('video') && { recordVideo: { dir: join(this.settings.tempDir ?? tmpdir(), 'videos'), size: options.viewport } }),
     });
     this.context = context;
+    this.videos = [];
+    if (this.recording('trace')) await context.tracing.start({ screenshots: true, snapshots: true, title: 'browser-fleet' });
     await egress.install(context);
     context.setDefaultTimeout(this.settings.timeoutAction);
     context.setDefaultNavigationTimeout(this.settings.timeoutNavigation);
@@ -214,6 +220,37 @@ export class BrowserSession {
     } else {
       await this.replaceContext();
     }
+  }
+
+  /** Whether --record asks for `what`. */
+  private recording(what: 'trace' | 'video'): boolean {
+    return this.settings.record === what || this.settings.record === 'both';
+  }
+
+  /**
+   * The lease ends: writes its trace, then closes the context (its videos are finished only then)
+   * and writes its videos, into `dir`. The next lease gets a fresh context either way.
+   */
+  async finishRecording(dir: string): Promise<{ files: string[] }> {
+    const context = this.context;
+    if (!context) return { files: [] };
+    const files: string[] = [];
+    if (this.recording('trace')) {
+      await context.tracing.stop({ path: join(dir, 'trace.zip') });
+      files.push('trace.zip');
+    }
+    const videos = this.videos.splice(0);
+    this.context = undefined;
+    this.current = undefined;
+    this.tabList = [];
+    await context.close();
+    for (const [index, video] of videos.entries()) {
+      const name = index === 0 ? 'video.webm' : `video-${index + 1}.webm`;
+      await video.saveAs(join(dir, name));
+      await video.delete().catch(() => {});
+      files.push(name);
+    }
+    return { files };
   }
 
   /** Closes the context with every tab in it and opens a fresh one with the current options. */
@@ -252,6 +289,8 @@ export class BrowserSession {
     }
     this.records.set(page, newRecords(page));
     this.tabList.push(page);
+    const video = page.video();
+    if (video) this.videos.push(video);
     page.on('console', (message) => {
       if (message.type() === 'error') this.onPageLog?.({ level: 'error', kind: 'console', text: message.text(), url: page.url() });
     });
@@ -495,6 +534,23 @@ export class BrowserSession {
     if (modals.length) state.modals = describeModalStates(modals);
     if (crashes.length) state.notices = crashes;
     return state;
+  }
+
+  /** The selected tab as a JPEG at half its size, for the dashboard; never opens a tab. */
+  async thumbnail(quality: number): Promise<{ jpeg?: string }> {
+    const page = this.currentPageOrUndefined();
+    if (!page || page.isClosed()) return {};
+    const viewport = page.viewportSize() ?? this.settings.browser.viewport;
+    const cdp = await page.context().newCDPSession(page);
+    try {
+      // Page.captureScreenshot scales in the renderer: half the pixels to encode and send.
+      const { data } = await cdp.send('Page.captureScreenshot', {
+        format: 'jpeg', quality, clip: { x: 0, y: 0, width: viewport.width, height: viewport.height, scale: 0.5 },
+      });
+      return { jpeg: data };
+    } finally {
+      await cdp.detach().catch(() => {});
+    }
   }
 
   async status(): Promise<WorkerStatus> {

@@ -121,6 +121,11 @@ async function run(message: RequestMessage, signal: AbortSignal): Promise<unknow
       return runTool(session!, message.params as Methods['tool.call']['params'], { signal, deadline: message.deadline, progress });
     }
     case 'status': return session!.status();
+    case 'lease.finish': {
+      const { dir } = message.params as Methods['lease.finish']['params'];
+      return session!.finishRecording(dir);
+    }
+    case 'thumbnail': return session!.thumbnail((message.params as Methods['thumbnail']['params']).quality);
     case 'ping': return { at: Date.now() };
     case 'lease.bind': {
       const { outputDir } = message.params as Methods['lease.bind']['params'];
