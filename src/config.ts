@@ -53,7 +53,7 @@ const SPECS = {
   viewportSize: { flag: 'viewport-size', kind: 'string', description: 'browser viewport as WIDTHxHEIGHT' },
   userAgent: { flag: 'user-agent', kind: 'string', description: 'user agent string for every session' },
   ignoreHttpsErrors: { flag: 'ignore-https-errors', kind: 'boolean', description: 'ignore HTTPS certificate errors' },
-  caps: { flag: 'caps', kind: 'list', description: 'extra capabilities to enable: unsafe-code' },
+  caps: { flag: 'caps', kind: 'list', description: 'extra tool groups to enable, as in @playwright/mcp: vision, pdf, devtools, network, storage, testing, config; and unsafe-code (browser_run_code_unsafe)' },
   outputDir: { flag: 'output-dir', kind: 'string', description: 'root of per-session output directories', defaultText: '$TMPDIR/browser-fleet' },
   uploadRoot: { flag: 'upload-root', kind: 'string', description: 'directory whose files browser_file_upload may read besides the session directory' },
   timeoutAction: { flag: 'timeout-action', kind: 'int', description: 'deadline of one tool call, ms' },
@@ -103,6 +103,9 @@ type Key = keyof typeof SPECS;
 const positiveInt = z.number().int().min(1);
 const ms = z.number().int().min(0);
 const viewport = z.string().regex(/^\d+x\d+$/, 'must look like 1280x720');
+/** The tool groups --caps enables: @playwright/mcp 1.65's, and ours (unsafe-code). */
+export const CAPABILITIES = ['vision', 'pdf', 'devtools', 'network', 'storage', 'testing', 'config', 'unsafe-code'] as const;
+
 /** What an instance name may be: it goes into browser handles, which are URL-safe. */
 export const INSTANCE_NAME = /^[A-Za-z0-9_-]{1,40}$/;
 
@@ -116,7 +119,7 @@ export const configSchema = z.object({
   viewportSize: viewport.default('1280x720'),
   userAgent: z.string().optional(),
   ignoreHttpsErrors: z.boolean().default(false),
-  caps: z.array(z.enum(['unsafe-code'])).default([]),
+  caps: z.array(z.enum(CAPABILITIES)).default([]),
   outputDir: z.string().default(join(tmpdir(), 'browser-fleet')),
   uploadRoot: z.string().optional(),
   timeoutAction: positiveInt.default(5000),

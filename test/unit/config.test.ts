@@ -128,7 +128,8 @@ describe('config: bad values stop start-up with a message naming the option', ()
   test('schema rules: enum, pattern and range', () => {
     assert.match(configError(() => loadConfig(['--log-level', 'loud'], {})), /^--log-level \(from the command line\): /);
     assert.match(configError(() => loadConfig(['--viewport-size', '1280'], {})), /^--viewport-size .*1280x720/);
-    assert.match(configError(() => loadConfig(['--caps', 'vision'], {})), /^--caps /);
+    assert.match(configError(() => loadConfig(['--caps', 'telepathy'], {})), /^--caps /);
+    assert.deepEqual(loadConfig(['--caps', 'vision,storage'], {}).caps, ['vision', 'storage']);
     assert.match(configError(() => loadConfig(['--port', '70000'], {})), /^--port .*65535/);
   });
 

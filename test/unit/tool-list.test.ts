@@ -76,11 +76,6 @@ describe('tool list matches @playwright/mcp 0.0.83', () => {
     }
   });
 
-  test('no tool beyond the reference\'s core set except the listed extras', () => {
-    const known = new Set([...core.map((tool) => tool.name), ...Object.keys(EXTRA_TOOLS)]);
-    assert.deepEqual(allTools.map((tool) => tool.name).filter((name) => !known.has(name)), []);
-  });
-
   test('browser_run_code_unsafe is listed only with --caps unsafe-code and says it is unsafe', () => {
     assert.equal(enabledTools([]).some((tool) => tool.name === 'browser_run_code_unsafe'), false);
     const tool = enabledTools(['unsafe-code']).find((t) => t.name === 'browser_run_code_unsafe');
@@ -88,5 +83,29 @@ describe('tool list matches @playwright/mcp 0.0.83', () => {
     assert.match(tool.description, /Unsafe/);
     assert.match(tool.description, /--caps unsafe-code/);
     assert.equal(enabledTools([]).length, enabledTools(['unsafe-code']).length - 1);
+  });
+});
+
+const current = JSON.parse(readFileSync(new URL('../fixtures/reference-playwright-mcp-1.65.1-tools.json', import.meta.url), 'utf8')) as (ReferenceTool & { capability: string })[];
+const optional = current.filter((tool) => tool.capability !== 'core');
+
+describe('optional tools match @playwright/mcp 1.65.1', () => {
+  const ours = new Map(allTools.map((tool) => [tool.name, tool]));
+
+  // Each optional tool of the reference, once we have it: same parameters, enabled by the same capability.
+  for (const ref of optional.filter((tool) => ours.has(tool.name))) {
+    test(`${ref.name} has the reference's parameters and is enabled by --caps ${ref.capability}`, () => {
+      const tool = ours.get(ref.name)!;
+      assert.deepEqual(comparable(toolInputSchema(tool), EXTRA_PROPERTIES), comparable(ref.inputSchema));
+      assert.equal(tool.capability, ref.capability);
+      const { title: _title, ...hints } = ref.annotations as Record<string, unknown>;
+      assert.deepEqual(tool.annotations, hints);
+      assert.equal(enabledTools([]).some((t) => t.name === ref.name), false, 'not listed without its capability');
+    });
+  }
+
+  test('no tool beyond the reference (core and optional) except the listed extras', () => {
+    const known = new Set([...core.map((tool) => tool.name), ...optional.map((tool) => tool.name), ...Object.keys(EXTRA_TOOLS)]);
+    assert.deepEqual(allTools.map((tool) => tool.name).filter((name) => !known.has(name)), []);
   });
 });
