@@ -1,7 +1,7 @@
 import type { Page } from 'playwright-core';
 
-/** How long a healthy tab takes at most to run a trivial script, even on a busy host, ms. */
-const PROBE_MS = 2000;
+/** How long a healthy tab takes at most to run a trivial script, even on a busy host (a few ms when idle), ms; the next call waits for this check. */
+const PROBE_MS = 1000;
 /** How long closing stuck tabs may take before the whole browser is restarted, ms. */
 const CLOSE_MS = 3000;
 

@@ -68,19 +68,28 @@ async function start(settings: WorkerSettings): Promise<void> {
   }
 }
 
+/** The check of every tab after an abandoned call, while it runs: the next call waits for it. */
+let tabCheck: Promise<void> | undefined;
+
 async function handle(message: RequestMessage): Promise<unknown> {
   const controller = new AbortController();
   running.set(message.id, controller);
   const budgetMs = Math.max(0, message.deadline - Date.now());
   const timer = setTimeout(() => controller.abort(new FleetError('TOOL_TIMEOUT', `${describe(message)} did not finish within ${budgetMs} ms`)), budgetMs);
   try {
-    const work = run(message, controller.signal);
     const aborted = new Promise<never>((_, reject) => {
       controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
     });
+    if (tabCheck && message.method === 'tool.call') await Promise.race([tabCheck, aborted]);
+    const work = run(message, controller.signal);
     return await Promise.race([work, aborted]);
   } catch (error) {
-    if (controller.signal.aborted && message.method === 'tool.call') throw await afterAbandoned(toFleetError(error));
+    if (controller.signal.aborted && message.method === 'tool.call') {
+      // The answer goes now, within the deadline; whether a tab is stuck is found out after it.
+      tabCheck ??= checkAbandonedTabs().finally(() => { tabCheck = undefined; });
+      const fleetError = toFleetError(error);
+      throw new FleetError(fleetError.code, `${fleetError.message}. A tab stuck in a script is closed, and the next result says so`);
+    }
     throw error;
   } finally {
     clearTimeout(timer);
@@ -90,24 +99,21 @@ async function handle(message: RequestMessage): Promise<unknown> {
 
 /**
  * An abandoned call may have left a tab stuck in script, which would hang every later call on it
- * and burn a core: close every such tab and say so, in this call's error and in the next result
- * (a notice).
+ * and burn a core: close every such tab and say so in the next result (a notice).
  */
-async function afterAbandoned(error: FleetError): Promise<FleetError> {
-  if (!session?.isOpen) return error;
+async function checkAbandonedTabs(): Promise<void> {
+  if (!session?.isOpen) return;
   const outcome = await closeStuckTabs(session.tabStates(), () => session!.close());
-  if (outcome.kind === 'responsive') return error;
+  if (outcome.kind === 'responsive') return;
   if (outcome.kind === 'wedged') {
-    // Not even the browser would close: exit, and the supervisor starts a fresh worker.
+    // Not even the browser would close: exit, and the supervisor starts a fresh worker (its notice says the page state was lost).
     setTimeout(() => process.exit(1), 100);
-    return new FleetError(error.code, `${error.message}. ${describeStuck(outcome)}`);
+    return;
   }
   // The selected tab was closed: another open tab takes its place, or a blank one is opened.
   const replacement = session.pages().length > 0 ? 'other' : 'blank';
-  const text = describeStuck(outcome, replacement);
-  emit('notice', { text });
+  emit('notice', { text: describeStuck(outcome, replacement) });
   if (outcome.kind === 'tabs-closed' && outcome.selectedClosed) await session.currentPage().catch(() => {});
-  return new FleetError(error.code, `${error.message}. ${text}`);
 }
 
 function describe(message: RequestMessage): string {

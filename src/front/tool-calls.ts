@@ -19,6 +19,9 @@ export function instanceFromHeader(value: string | string[] | null | undefined):
   return name && INSTANCE_NAME.test(name) ? name : undefined;
 }
 
+/** What the worker gets past a tool's deadline before it abandons the call, ms. */
+const WORKER_RESERVE_MS = 500;
+
 /** Log levels of MCP (RFC 5424), least severe first. */
 export const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'] as const;
 export type LogLevel = typeof LOG_LEVELS[number];
@@ -109,7 +112,9 @@ export async function runToolCall(
   const args = params.arguments ?? {};
   const parsed = tool.input.safeParse(normalizeLegacyArgs(args));
   if (!parsed.success) return errorResult(describeInvalid(tool.name, parsed.error));
-  const timeoutMs = toolTimeoutMs(tool, parsed.data, config) + 2000;
+  // The worker gets a little past the tool's deadline, so Playwright's own timeout error (which
+  // says what it waited for) wins; the front gives up on it by the deadline plus one second.
+  const timeoutMs = toolTimeoutMs(tool, parsed.data, config) + WORKER_RESERVE_MS;
   const browser = typeof parsed.data.browser === 'string' ? parsed.data.browser : undefined;
   const call = { name: tool.name, args, browser, browserRole: tool.browserRole, taints: tool.taints };
   try {

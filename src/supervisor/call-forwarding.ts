@@ -6,8 +6,11 @@ import type { BrowserEndReason, BrowserLease } from './session-types.ts';
 
 /** How long a worker whose call ran past its deadline may take to answer a ping, ms. */
 const LIVENESS_PING_MS = 2000;
-/** How long the front waits past a call's deadline for the worker's own account of it, ms. */
-const ANSWER_GRACE_MS = 5000;
+/**
+ * How long the front waits past the worker's deadline for its account of the call, ms: with the
+ * worker's reserve (src/front/tool-calls.ts), a call's error comes by its deadline plus a second.
+ */
+const ANSWER_GRACE_MS = 500;
 
 /** How a call that outlived its browser explains the end. */
 const ENDED: Record<BrowserEndReason, string> = {
@@ -48,16 +51,16 @@ export async function forwardCall(
   options: CallOptions,
 ): Promise<ToolResult> {
   const worker = lease.worker;
-  const notices = lease.notices.splice(0);
   try {
     const result = await worker.request('tool.call', call, { ...options, graceMs: ANSWER_GRACE_MS });
     // The browser can die under a call whose answer still arrives (a closed-target error).
     const fault = host.recovery.faultOf(worker);
     if (fault) throw await host.recovery.errorFor(fault, call.name);
     lease.replacementsInARow = 0;
+    // Taken now, not before the call: what the worker reported while it ran (a stuck tab it closed first) belongs here.
+    const notices = lease.notices.splice(0);
     return notices.length ? withNotices(result, notices) : result;
   } catch (error) {
-    lease.notices.unshift(...notices);
     throw await explain(host, lease, worker, call.name, toFleetError(error));
   }
 }
@@ -73,8 +76,10 @@ async function explain(host: ForwardingHost, lease: BrowserLease, worker: Worker
     fault = host.recovery.replace(lease, worker, 'WORKER_CRASHED', "the session's worker process exited");
   }
   if (!fault && error.code === 'TOOL_TIMEOUT' && worker.alive && host.isLive(lease)) {
-    const answers = await worker.request('ping', {}, { timeoutMs: LIVENESS_PING_MS, graceMs: 0 }).then(() => true, () => false);
-    if (!answers) fault = host.recovery.replace(lease, worker, 'TOOL_TIMEOUT', `${error.message}, and the session's worker stopped responding`);
+    // Answered now; a worker that does not answer a ping either is replaced, and the lease's next call waits for that.
+    void worker.request('ping', {}, { timeoutMs: LIVENESS_PING_MS, graceMs: 0 }).then(() => {}, () => {
+      if (worker.alive && host.isLive(lease) && lease.worker === worker) host.recovery.replace(lease, worker, 'TOOL_TIMEOUT', `${error.message}, and the session's worker stopped responding`);
+    });
   }
   return fault ? host.recovery.errorFor(fault, name) : error;
 }

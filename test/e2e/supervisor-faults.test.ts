@@ -61,9 +61,10 @@ describe('faults with real browsers: one session fails, the others never notice'
     const result = await hung;
     const elapsed = Date.now() - started;
     assert.equal(result.isError, true);
-    assert.match(resultText(result), /browser_evaluate did not finish within \d+ ms\. The tab at http:\/\/127\.0\.0\.1:\d+\/victim stopped responding .* replaced by a blank tab.*\[TOOL_TIMEOUT\]/);
-    // Bound: action timeout + the front's 2 s + its grace for the worker's answer + a liveness ping.
-    assert.ok(elapsed < 2000 + 2000 + 5000 + 2000, `answered within the deadline, not hung (${elapsed} ms)`);
+    assert.match(resultText(result), /browser_evaluate did not finish within \d+ ms\. A tab stuck in a script is closed, and the next result says so \[TOOL_TIMEOUT\]/);
+    // The error comes by the deadline (--timeout-action 2000) plus a second, whatever hangs; the
+    // rest is the MCP round trip on a loaded machine.
+    assert.ok(elapsed < 2000 + 1000 + 1000, `answered by the deadline plus a second (${elapsed} ms)`);
 
     const next = await victim.call('browser_navigate', { url: `${pages.url}/victim` });
     assert.notEqual(next.isError, true, resultText(next));
@@ -84,10 +85,10 @@ describe('faults with real browsers: one session fails, the others never notice'
     // A call on the healthy selected tab that outlives its deadline.
     const result = await victim.call('browser_evaluate', { function: '() => new Promise((resolve) => setTimeout(resolve, 10000))' });
     assert.equal(result.isError, true);
-    assert.match(resultText(result), /The tab at http:\/\/localhost:\d+\/spinner stopped responding .*, so it was closed; its page state was lost\. The selected tab was not affected\..*\[TOOL_TIMEOUT\]/);
+    assert.match(resultText(result), /did not finish within \d+ ms\. A tab stuck in a script is closed, and the next result says so \[TOOL_TIMEOUT\]/);
 
     const tabs = resultText(await victim.call('browser_tabs', { action: 'list' }));
-    assert.match(tabs, /^### Notice\n- The tab at http:\/\/localhost:\d+\/spinner stopped responding/);
+    assert.match(tabs, /^### Notice\n- The tab at http:\/\/localhost:\d+\/spinner stopped responding .*, so it was closed; its page state was lost\. The selected tab was not affected\./);
     assert.doesNotMatch(tabs.replace(/^### Notice\n.*\n/, ''), /spinner/, 'the stuck tab is gone from the list');
     assert.match(await victim.text('browser_evaluate', { function: '() => location.pathname' }), /"\/victim"/, 'the selected tab kept its page');
     await bystanderUnharmed(other);

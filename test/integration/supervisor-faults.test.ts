@@ -78,9 +78,10 @@ describe('faults under a call (fixture workers)', () => {
     assert.doesNotMatch(resultText(await client.call('browser_snapshot')), /Notice/);
   });
 
-  test('a notice from the worker (a replaced tab) reaches the next result', async () => {
-    await client.call('browser_evaluate', { function: 'notice:The tab at http://x/ stopped responding' });
-    assert.match(resultText(await client.call('browser_snapshot')), /^### Notice\n- The tab at http:\/\/x\/ stopped responding/);
+  test('a notice from the worker (a replaced tab) reaches the client with the call it came under, and only once', async () => {
+    const under = await client.call('browser_evaluate', { function: 'notice:The tab at http://x/ stopped responding' });
+    assert.match(resultText(under), /^### Notice\n- The tab at http:\/\/x\/ stopped responding/);
+    assert.doesNotMatch(resultText(await client.call('browser_snapshot')), /Notice/);
   });
 
   test('notifications/cancelled aborts the call in the worker', async () => {
