@@ -13,6 +13,7 @@ import { openTools } from './open.ts';
 import { runCodeTools } from './run-code.ts';
 import { screenshotTools } from './screenshot.ts';
 import { snapshotTools } from './snapshot.ts';
+import { storageTools } from './storage.ts';
 import { tabsTools } from './tabs.ts';
 import { withBrowserField, type Tool } from './tool.ts';
 import { waitTools } from './wait.ts';
@@ -39,6 +40,7 @@ export const allTools: Tool[] = ([
   ...snapshotTools,
   ...tabsTools,
   ...waitTools,
+  ...storageTools,
   ...openTools,
 ] as Tool[]).map(withBrowserField);
 
