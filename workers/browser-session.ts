@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page, type Video } from 'playwright-core';
@@ -238,6 +238,8 @@ export class BrowserSession {
     if (this.recording('trace')) {
       await context.tracing.stop({ path: join(dir, 'trace.zip') });
       files.push('trace.zip');
+      // Parts cut off when the client traced a span of its own (browser_start_tracing), oldest first.
+      files.push(...await this.collectTraceParts(dir));
     }
     const videos = this.videos.splice(0);
     this.context = undefined;
@@ -251,6 +253,21 @@ export class BrowserSession {
       files.push(name);
     }
     return { files };
+  }
+
+  /** Moves the lease trace parts kept in this worker's TMPDIR (src/tools/devtools.ts) into `dir` as trace-part-N.zip. */
+  private async collectTraceParts(dir: string): Promise<string[]> {
+    const tempDir = this.settings.tempDir;
+    if (!tempDir) return [];
+    const parts = (await readdir(tempDir).catch(() => [] as string[])).filter((name) => name.startsWith('lease-trace-')).sort();
+    const names: string[] = [];
+    for (const [index, part] of parts.entries()) {
+      const name = `trace-part-${index + 1}.zip`;
+      await copyFile(join(tempDir, part), join(dir, name));
+      await rm(join(tempDir, part), { force: true });
+      names.push(name);
+    }
+    return names;
   }
 
   /** Closes the context with every tab in it and opens a fresh one with the current options. */

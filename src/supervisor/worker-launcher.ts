@@ -67,7 +67,8 @@ export class WorkerLauncher {
     this.concurrency = Math.max(1, options.concurrency ?? availableParallelism());
     this.endpoints = new BrowserEndpoints(options.config.browserEndpoint);
     const record = options.config.record;
-    if (record === 'video' || record === 'both') {
+    // Video needs ffmpeg: for --record video, and for browser_start_video (--caps devtools).
+    if (record === 'video' || record === 'both' || options.config.caps.includes('devtools')) {
       const ffmpeg = playwrightFfmpegDir();
       if (ffmpeg) this.env = { PLAYWRIGHT_BROWSERS_PATH: ffmpeg };
       else options.log.error('--record video needs ffmpeg on the PATH (apt-get install ffmpeg); browsers will fail to record video');

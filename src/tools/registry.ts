@@ -1,5 +1,7 @@
 import { commonTools } from './common.ts';
+import { configTools } from './config-tool.ts';
 import { consoleTools } from './console.ts';
+import { devtoolsTools } from './devtools.ts';
 import { dialogsTools } from './dialogs.ts';
 import { emulationTools } from './emulation.ts';
 import { evaluateTools } from './evaluate.ts';
@@ -10,12 +12,16 @@ import { keyboardTools } from './keyboard.ts';
 import { navigateTools } from './navigate.ts';
 import { networkTools } from './network.ts';
 import { openTools } from './open.ts';
+import { pdfTools } from './pdf.ts';
+import { routeTools } from './routes.ts';
 import { runCodeTools } from './run-code.ts';
 import { screenshotTools } from './screenshot.ts';
 import { snapshotTools } from './snapshot.ts';
 import { storageTools } from './storage.ts';
 import { tabsTools } from './tabs.ts';
+import { testingTools } from './testing.ts';
 import { withBrowserField, type Tool } from './tool.ts';
+import { visionTools } from './vision.ts';
 import { waitTools } from './wait.ts';
 
 /**
@@ -41,6 +47,12 @@ export const allTools: Tool[] = ([
   ...tabsTools,
   ...waitTools,
   ...storageTools,
+  ...routeTools,
+  ...devtoolsTools,
+  ...visionTools,
+  ...pdfTools,
+  ...testingTools,
+  ...configTools,
   ...openTools,
 ] as Tool[]).map(withBrowserField);
 
