@@ -106,7 +106,7 @@ export class SessionRoutes {
    * load balancer sends it to another instance.
    */
   private async serveModern(c: Context, body: unknown, owner: string | undefined): Promise<Response> {
-    const id = (body as { id?: string | number }).id ?? null;
+    const id = (body as { id?: string | number } | null)?.id ?? null;
     if (c.req.header('mcp-protocol-version') === '2026-07-28') {
       const mismatch = browserHeaderMismatch(body, c.req.raw.headers);
       if (mismatch) return refusal(c, mismatch, id);

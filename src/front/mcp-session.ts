@@ -5,6 +5,7 @@ import {
   CallToolRequestSchema, type CallToolResult, ErrorCode, ListResourcesRequestSchema, ListToolsRequestSchema, McpError, ReadResourceRequestSchema,
   SetLevelRequestSchema, type ServerNotification, type Tool as McpTool,
 } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import type { Config } from '../config.ts';
 import { toFleetError } from '../errors.ts';
 import type { Supervisor } from '../supervisor/supervisor.ts';
@@ -12,6 +13,9 @@ import type { SupervisorEvents } from '../supervisor/session-types.ts';
 import {
   INSTANCE_HEADER, instanceFromHeader, pageLogData, passesLevel, progressNotification, runToolCall, toolCatalog, type LogLevel,
 } from './tool-calls.ts';
+
+/** tools/call as the SDK routes it: anything with that method, so that our handler says what is wrong with the params. */
+const LooseCallToolRequestSchema = z.object({ method: z.literal('tools/call'), params: z.looseObject({}).optional() });
 
 /** Server name and version reported in `initialize`. */
 export const SERVER_INFO = { name: 'browser-fleet', version: '0.1.0' };
@@ -71,7 +75,11 @@ export function createMcpSession(options: {
       throw new McpError(fleetError.code === 'BROWSER_NOT_FOUND' ? -32002 : ErrorCode.InvalidParams, fleetError.message);
     }
   });
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
+  server.setRequestHandler(LooseCallToolRequestSchema, async (loose, extra): Promise<CallToolResult> => {
+    // SDK 1.x answers a request its schema rejects with -32603; arguments that are not an object are invalid params (-32602).
+    const parsed = CallToolRequestSchema.safeParse(loose);
+    if (!parsed.success) throw new McpError(ErrorCode.InvalidParams, 'Invalid params: tools/call needs a string name and an object of arguments');
+    const request = parsed.data;
     const progressToken = request.params._meta?.progressToken;
     calls.add(extra.sendNotification);
     try {

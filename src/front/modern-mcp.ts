@@ -81,7 +81,7 @@ function decodeParamHeader(value: string): string | undefined {
   const payload = value.slice('=?base64?'.length, -2);
   if (payload.length % 4 !== 0 || !/^[A-Za-z0-9+/]*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(payload)) return undefined;
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(payload, 'base64'));
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(Buffer.from(payload, 'base64'));
   } catch {
     return undefined;
   }

@@ -116,7 +116,8 @@ export async function runToolCall(
   // says what it waited for) wins; the front gives up on it by the deadline plus one second.
   const timeoutMs = toolTimeoutMs(tool, parsed.data, config) + WORKER_RESERVE_MS;
   const browser = typeof parsed.data.browser === 'string' ? parsed.data.browser : undefined;
-  const call = { name: tool.name, args, browser, browserRole: tool.browserRole, taints: tool.taints };
+  // The parsed arguments, not the raw ones: unknown keys (however deep) never reach the worker.
+  const call = { name: tool.name, args: parsed.data as Record<string, unknown>, browser, browserRole: tool.browserRole, taints: tool.taints };
   try {
     return await supervisor.callTool(caller, call, { timeoutMs, signal: options.signal, onProgress: options.onProgress });
   } catch (error) {

@@ -31,7 +31,9 @@ function isText(mimeType: string): boolean {
 
 /** The resource URI of `file` (a path relative to the output directory) of browser `handle`. */
 export function fileUri(handle: string, file: string): string {
-  return SCHEME + [handle, ...file.split(sep)].map(encodeURIComponent).join('/');
+  // A lone surrogate (written as U+FFFD on disk) becomes U+FFFD here too, so every name gets a URI.
+  const wellFormed = (part: string) => part.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+  return SCHEME + [handle, ...file.split(sep)].map((part) => encodeURIComponent(wellFormed(part))).join('/');
 }
 
 /** The handle and relative path a resource URI names, or undefined when it is not one of ours. */

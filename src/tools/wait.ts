@@ -17,8 +17,9 @@ const waitFor = defineTool({
     textGone: z.string().optional().describe('The text to wait for to disappear'),
   }),
   annotations: { readOnlyHint: true, destructiveHint: false, openWorldHint: true },
-  timeoutMs: (args, deadlines) => (args.time ? Math.min(MAX_WAIT_SECONDS, args.time) * 1000 : 0) + deadlines.timeoutAction,
+  timeoutMs: (args, deadlines) => (args.time && args.time > 0 ? Math.min(MAX_WAIT_SECONDS, args.time) * 1000 : 0) + deadlines.timeoutAction,
   async handle(ctx, args, response) {
+    if (args.time !== undefined && !(args.time >= 0)) throw new Error(`time must be a number of seconds, 0 or more; got ${args.time}`);
     if (!args.text && !args.textGone && !args.time) throw new Error('Either time, text or textGone must be provided');
     const seconds = args.time ? Math.min(MAX_WAIT_SECONDS, args.time) : undefined;
     const page = await ctx.currentPage();

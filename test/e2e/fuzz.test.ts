@@ -7,9 +7,9 @@ import { formatReport, reportFailed, runFuzz } from '../../scripts/fuzz.ts';
 // A failure prints the report: each failed property's minimal counterexample, its seed and how
 // to run the long form with the same seed.
 const SEED = 15_03;
-const CASES = 3;
+const CASES = 12;
 /** Cases stop starting after this; the checks afterwards and shutdown take a few seconds more. */
-const BUDGET_MS = 45_000;
+const BUDGET_MS = 40_000;
 
 test('fuzzing /mcp in both eras, every tool\'s arguments and the ops routes crashes nothing, gets no undocumented 5xx, no hang and no malformed reply', { timeout: 120_000 }, async () => {
   const report = await runFuzz({ cases: CASES, seed: SEED, budgetMs: BUDGET_MS });
