@@ -182,8 +182,6 @@ const oddNumber: fc.Arbitrary<number | Raw> = fc.oneof(
   fc.integer(),
   fc.constantFrom(...RAW_NUMBERS).map((text) => new Raw(text)),
 );
-/** Numbers that are "NaN-like" only as text. */
-const numberLikeString = fc.constantFrom('NaN', 'Infinity', '-Infinity', '1e999', '0x10', '1_000', ' 1 ', '');
 
 /** Arbitrary JSON, odd leaves included, a few levels deep. */
 const anyJson: fc.Arbitrary<unknown> = fc.letrec((tie) => ({

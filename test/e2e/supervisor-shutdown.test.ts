@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { after, afterEach, before, test } from 'node:test';
 import type { SessionInfo } from '../../src/supervisor/session-types.ts';
+import { startCli as startCliInstance } from '../helpers/cli.ts';
 import { connectClient, resultText, type TestClient } from '../helpers/client.ts';
 import { startPageServer, type PageServer } from '../helpers/pages.ts';
 import { descendants, isAlive, waitUntil } from '../helpers/processes.ts';
 
-const CLI = fileURLToPath(new URL('../../bin/browser-fleet.js', import.meta.url));
 
 interface Cli {
   process: ChildProcess;
@@ -40,19 +36,9 @@ after(async () => {
 
 /** Spawns the real CLI on port 0 and waits for its 'browser-fleet listening' log line. */
 async function startCli(args: string[]): Promise<Cli> {
-  outputDir = mkdtempSync(join(tmpdir(), 'bf-shutdown-'));
-  const child = spawn(process.execPath, [CLI, '--port', '0', '--output-dir', outputDir, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const logs: Record<string, unknown>[] = [];
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const entry = JSON.parse(line) as Record<string, unknown>;
-      logs.push(entry);
-      if (entry.msg === 'browser-fleet listening') resolve(entry.url as string);
-    });
-    void exited.then(() => reject(new Error('the CLI exited before listening')));
-  });
-  return { process: child, url, logs, exited };
+  const instance = await startCliInstance(args);
+  outputDir = instance.outputDir;
+  return instance;
 }
 
 /** The value of one sample line of the CLI's /metrics, e.g. `browser_fleet_browsers_warm`; undefined when absent. */
