@@ -8,11 +8,10 @@
 // out such a directory with a link to the Chromium found here, and starts the server on it. The
 // client's playwright-core must have the same major.minor as the server's (428 otherwise): run
 // this from the same checkout (or release) of browser-fleet as the instances.
-import { existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { findBrowser } from '../src/browser/find-browser.ts';
+import { playwrightBrowsersPath } from '../src/browser/playwright-browsers-path.ts';
 
 function argValue(name: string): string | undefined {
   const at = process.argv.indexOf(name);
@@ -22,25 +21,12 @@ function argValue(name: string): string | undefined {
 const require = createRequire(import.meta.url);
 const core = dirname(require.resolve('playwright-core/package.json'));
 
-/** A PLAYWRIGHT_BROWSERS_PATH in which Playwright's headless shell is a link to `executable` (made once, reused). */
-function browsersDir(executable: string): string {
-  const { browsers } = JSON.parse(readFileSync(join(core, 'browsers.json'), 'utf8')) as { browsers: { name: string; revision: string }[] };
-  const revision = browsers.find((b) => b.name === 'chromium-headless-shell')!.revision;
-  const root = join(tmpdir(), `browser-fleet-playwright-browsers-${revision}`);
-  const dir = join(root, `chromium_headless_shell-${revision}`, 'chrome-headless-shell-linux64');
-  const link = join(dir, 'chrome-headless-shell');
-  mkdirSync(dir, { recursive: true, mode: 0o755 });
-  if (existsSync(link) && readlinkSync(link) !== executable) rmSync(link);
-  if (!existsSync(link)) symlinkSync(executable, link);
-  return root;
-}
-
 const found = findBrowser({ executablePath: argValue('--executable-path') });
 if (!found) {
   console.error('browser-server: no Chromium found: apt-get install chromium-headless-shell, or pass --executable-path');
   process.exit(1);
 }
-process.env.PLAYWRIGHT_BROWSERS_PATH = browsersDir(found.path);
+process.env.PLAYWRIGHT_BROWSERS_PATH = playwrightBrowsersPath('chromium-headless-shell', found.path)!;
 // playwright-core's own command line, in this process: a kill of this process is a kill of the server.
 process.argv = [process.argv[0], join(core, 'cli.js'), 'run-server',
   '--port', argValue('--port') ?? '3000', '--host', argValue('--host') ?? '127.0.0.1', '--path', argValue('--path') ?? '/'];

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { Config } from '../config.ts';
 import { FleetError, toFleetError } from '../errors.ts';
 import type { BrowserOptions, WorkerSettings } from '../ipc/protocol.ts';
-import { playwrightFfmpegDir } from '../browser/ffmpeg.ts';
+import { playwrightFfmpegDir } from '../browser/playwright-browsers-path.ts';
 import { BrowserEndpoints } from './endpoints.ts';
 import { WorkerHandle } from '../ipc/worker-handle.ts';
 import type { WorkerProgram } from '../ipc/worker-program.ts';
