@@ -1,10 +1,10 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Context, Hono } from 'hono';
 import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
 import { html } from 'hono/html';
 import { streamSSE } from 'hono/streaming';
-import { tokenFingerprint } from '../security/tokens.ts';
+import { matchToken, tokenDigests } from '../security/tokens.ts';
 import type { AppDeps, AppEnv } from './app.ts';
 import { downloadRecording } from './admin-routes.ts';
 import { isDashboardPath } from './guards.ts';
@@ -86,16 +86,10 @@ class SignIns {
   }
 }
 
-/** Whether `token` is one of `tokens`, compared as digests in constant time. */
-function isOneOf(token: string, tokens: readonly string[]): boolean {
-  const digest = Buffer.from(tokenFingerprint(token), 'hex');
-  let match = false;
-  for (const known of tokens) if (timingSafeEqual(Buffer.from(tokenFingerprint(known), 'hex'), digest)) match = true;
-  return match;
-}
-
 export function installDashboard(app: Hono<AppEnv>, deps: AppDeps): void {
   const signIns = new SignIns();
+  const adminDigests = tokenDigests(deps.config.adminToken);
+  const clientDigests = tokenDigests(deps.config.authToken);
   const withTokens = deps.config.authToken.length > 0;
   const thumbnails = new Map<string, { at: number; jpeg: Promise<Buffer | undefined> }>();
   /** Without tokens the server is loopback-only and open, as the admin API is; with tokens, an admin's cookie (or bearer header). */
@@ -119,8 +113,8 @@ export function installDashboard(app: Hono<AppEnv>, deps: AppDeps): void {
     const form = await c.req.parseBody().catch(() => ({} as Record<string, unknown>));
     const token = typeof form.token === 'string' ? form.token : '';
     if (!withTokens) return c.redirect('/dashboard', 303);
-    if (!token || !isOneOf(token, deps.config.adminToken)) {
-      const known = token !== '' && isOneOf(token, deps.config.authToken);
+    if (!token || !matchToken(token, adminDigests)) {
+      const known = token !== '' && matchToken(token, clientDigests) !== undefined;
       deps.log.warn({ path: '/dashboard/login', reason: known ? 'not an admin token' : 'unknown token' }, 'dashboard sign-in refused');
       return c.html(signInPage(known ? 'This token may use the server, but only an admin token opens the dashboard.' : 'Unknown token.'), known ? 403 : 401);
     }

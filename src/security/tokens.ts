@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError, type Config } from '../config.ts';
 import type { Logger } from '../log.ts';
@@ -13,6 +13,22 @@ const MIN_TOKEN_LENGTH = 16;
  */
 export function tokenFingerprint(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** Tokens as digests, for `matchToken`: computed once, compared on every request. */
+export function tokenDigests(tokens: readonly string[]): Buffer[] {
+  return tokens.map((token) => Buffer.from(tokenFingerprint(token), 'hex'));
+}
+
+/**
+ * The fingerprint of the token among `digests` that `presented` is, or undefined. Compares
+ * against every one without stopping at a match, so timing tells nothing.
+ */
+export function matchToken(presented: string, digests: readonly Buffer[]): string | undefined {
+  const digest = Buffer.from(tokenFingerprint(presented), 'hex');
+  let owner: string | undefined;
+  for (const candidate of digests) if (timingSafeEqual(candidate, digest)) owner = candidate.toString('hex');
+  return owner;
 }
 
 /** Reads a tokens file: one token per line; blank lines and lines starting with `#` are skipped. */

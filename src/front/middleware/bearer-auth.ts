@@ -1,8 +1,7 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { HttpBindings } from '@hono/node-server';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Logger } from '../../log.ts';
-import { tokenFingerprint } from '../../security/tokens.ts';
+import { matchToken, tokenDigests, tokenFingerprint } from '../../security/tokens.ts';
 import type { AppEnv } from '../app.ts';
 import { refuse } from './refuse.ts';
 
@@ -17,7 +16,7 @@ const REALM = 'Bearer realm="browser-fleet"';
  * `exempt` path a request without a valid token passes too, without `owner`.
  */
 export function bearerAuth(options: { tokens: readonly string[]; admins: readonly string[]; exempt: (path: string) => boolean; log: Logger }): MiddlewareHandler<AppEnv> {
-  const known = options.tokens.map((token) => Buffer.from(tokenFingerprint(token), 'hex'));
+  const known = tokenDigests(options.tokens);
   const admins = new Set(options.admins.map(tokenFingerprint));
   return async function bearerAuth(c, next) {
     if (known.length === 0) return next();
@@ -29,10 +28,7 @@ export function bearerAuth(options: { tokens: readonly string[]; admins: readonl
       audit(c, options.log, header ? 'malformed Authorization header' : 'no bearer token');
       return refuse(c, 'UNAUTHORIZED', 'Unauthorized: send Authorization: Bearer <token>', { 'WWW-Authenticate': REALM });
     }
-    const digest = Buffer.from(tokenFingerprint(presented), 'hex');
-    // Compare against every token, without stopping at a match, so timing tells nothing.
-    let owner: string | undefined;
-    for (const candidate of known) if (timingSafeEqual(candidate, digest)) owner = candidate.toString('hex');
+    const owner = matchToken(presented, known);
     if (!owner && isExempt) return next();
     if (!owner) {
       audit(c, options.log, 'unknown bearer token');
