@@ -25,7 +25,8 @@ export async function main(argv: string[]): Promise<void> {
   const log = createLogger(config.logLevel, config.stdio ? 'stderr' : 'stdout');
   const running = await (config.stdio ? startStdio(config, log) : startServer(config, log, { systemd: systemdSettingsFromEnv(process.env) })).catch((error: Error) => {
     console.error(`browser-fleet: ${error.message}`);
-    process.exit(1);
+    // A bad option found only at start-up (an unknown --device) is a usage error like the others.
+    process.exit(error instanceof ConfigError ? 2 : 1);
   });
   let stopping = false;
   let signals = 0;

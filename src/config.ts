@@ -1,8 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { freemem, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
+import { parseEnv } from 'node:util';
 import { z } from 'zod';
+import { CONSOLE_LEVELS } from './tools/tool.ts';
 
 /** Memory a browser costs (its worker, Chromium and one context with a page or two), for the defaults. */
 export const BYTES_PER_BROWSER = 250 * 1024 * 1024;
@@ -50,7 +52,7 @@ const SPECS = {
   port: { flag: 'port', kind: 'int', description: 'port to listen on (0 picks a free one)' },
   executablePath: { flag: 'executable-path', kind: 'string', description: 'path to the Chromium to launch', defaultText: 'found automatically' },
   headless: { flag: 'headless', kind: 'boolean', description: 'run browsers headless (--no-headless for headed, needs a display)' },
-  viewportSize: { flag: 'viewport-size', kind: 'string', description: 'browser viewport as WIDTHxHEIGHT' },
+  viewportSize: { flag: 'viewport-size', kind: 'string', description: 'browser viewport as WIDTHxHEIGHT', defaultText: '1280x720, or the device\'s with --device or --mobile' },
   userAgent: { flag: 'user-agent', kind: 'string', description: 'user agent string for every session' },
   ignoreHttpsErrors: { flag: 'ignore-https-errors', kind: 'boolean', description: 'ignore HTTPS certificate errors' },
   caps: { flag: 'caps', kind: 'list', description: 'extra tool groups to enable, as in @playwright/mcp: vision, pdf, devtools, network, storage, testing, config; and unsafe-code (browser_run_code_unsafe)' },
@@ -95,6 +97,22 @@ const SPECS = {
   recordRetention: { flag: 'record-retention', kind: 'int', description: 'how long recordings are kept after their browser ended, ms' },
   recordMaxMb: { flag: 'record-max-mb', kind: 'int', description: 'most space all recordings may take, MB; the oldest go first' },
   browserEndpoint: { flag: 'browser-endpoint', kind: 'list', description: 'a Playwright browser server (ws://HOST:PORT/PATH, e.g. playwright-core run-server) each browser connects to instead of launching Chromium here (repeatable: spread by load)', defaultText: 'none: launch here' },
+  storageState: { flag: 'storage-state', kind: 'string', description: 'a Playwright storage state file (cookies, localStorage) every new browser context starts from' },
+  initScript: { flag: 'init-script', kind: 'list', description: 'JavaScript file evaluated in every page before the page\'s own scripts (repeatable)' },
+  device: { flag: 'device', kind: 'string', description: 'device to emulate, as Playwright names it (e.g. "iPhone 15"): its viewport, user agent, scale, touch and mobile mode' },
+  mobile: { flag: 'mobile', kind: 'boolean', description: 'emulate a generic mobile device (Pixel 10); cannot be combined with --device' },
+  grantPermissions: { flag: 'grant-permissions', kind: 'list', description: 'permissions every context is granted, e.g. geolocation, clipboard-read, clipboard-write' },
+  proxyServer: { flag: 'proxy-server', kind: 'string', description: 'proxy the browsers send their traffic through, e.g. http://myproxy:3128, http://user:password@myproxy:3128 or socks5://myproxy:8080; the egress filter, when on, still vets every connection first' },
+  proxyBypass: { flag: 'proxy-bypass', kind: 'string', description: 'comma-separated hosts that go around --proxy-server, e.g. ".com,chromium.org,.domain.com"' },
+  blockServiceWorkers: { flag: 'block-service-workers', kind: 'boolean', description: 'block service workers' },
+  testIdAttribute: { flag: 'test-id-attribute', kind: 'string', description: 'attribute getByTestId locators use (browser_generate_locator and the verify tools)' },
+  consoleLevel: { flag: 'console-level', kind: 'string', description: 'least severe console messages shown in tool results: error, warning, info or debug (each includes the more severe)' },
+  redactUrlParams: { flag: 'redact-url-params', kind: 'list', description: 'URL query and fragment parameters (e.g. access_token,code) whose values tool results show as <redacted>' },
+  secrets: { flag: 'secrets', kind: 'string', description: 'dotenv file of secrets: a model types a secret\'s name, the page gets its value, and results show <secret>NAME</secret> instead of the value' },
+  snapshotMode: { flag: 'snapshot-mode', kind: 'string', description: 'page snapshots attached to tool results: full or none (browser_snapshot still returns one)' },
+  imageResponses: { flag: 'image-responses', kind: 'string', description: 'images in tool results: allow, omit (never send images) or only (a result with an image is the image alone)' },
+  initPage: { flag: 'init-page', kind: 'list', description: 'TypeScript file whose default export is called with { page } for every new tab; runs code on the server, so only with --caps unsafe-code (repeatable)' },
+  clientBrowserOptions: { flag: 'client-browser-options', kind: 'list', description: 'what browser_open may choose for a client\'s own browser: headless, viewport, device, locale, timezone, color-scheme, storage-state (none: nothing)' },
   instanceName: { flag: 'instance-name', kind: 'string', description: 'this instance\'s name, put in front of every browser handle it mints (NAME.xxxx) so a load balancer routes a handle to its instance; without it, the X-Browser-Fleet-Instance header of the request (HAProxy\'s http-send-name-header)', defaultText: 'none' },
 } as const satisfies Record<string, OptionSpec>;
 
@@ -106,6 +124,23 @@ const viewport = z.string().regex(/^\d+x\d+$/, 'must look like 1280x720');
 /** The tool groups --caps enables: @playwright/mcp 1.65's, and ours (unsafe-code). */
 export const CAPABILITIES = ['vision', 'pdf', 'devtools', 'network', 'storage', 'testing', 'config', 'unsafe-code'] as const;
 
+/** What browser_open may choose for the browser it opens, each allowed by --client-browser-options. */
+export const CLIENT_BROWSER_OPTIONS = ['headless', 'viewport', 'device', 'locale', 'timezone', 'color-scheme', 'storage-state'] as const;
+export type ClientBrowserOption = typeof CLIENT_BROWSER_OPTIONS[number];
+
+/** A file the server reads (at start-up or in every worker): it must be there when the server starts. */
+const existingFile = z.string().min(1).refine((path) => {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}, 'no such file');
+
+/** A proxy as Chromium takes it; a bare host:port is HTTP, as in Playwright. */
+const proxyUrl = z.string().transform((value) => /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`)
+  .pipe(z.string().regex(/^(https?|socks[45]):\/\/[^\s/]+\/?$/i, 'must look like http://HOST:PORT, http://USER:PASSWORD@HOST:PORT or socks5://HOST:PORT'));
+
 /** What an instance name may be: it goes into browser handles, which are URL-safe. */
 export const INSTANCE_NAME = /^[A-Za-z0-9_-]{1,40}$/;
 
@@ -116,7 +151,7 @@ export const configSchema = z.object({
   port: z.number().int().min(0).max(65535).default(8931),
   executablePath: z.string().optional(),
   headless: z.boolean().default(true),
-  viewportSize: viewport.default('1280x720'),
+  viewportSize: viewport.optional(),
   userAgent: z.string().optional(),
   ignoreHttpsErrors: z.boolean().default(false),
   caps: z.array(z.enum(CAPABILITIES)).default([]),
@@ -161,13 +196,33 @@ export const configSchema = z.object({
   recordRetention: ms.default(24 * 60 * 60 * 1000),
   recordMaxMb: positiveInt.default(2048),
   browserEndpoint: z.array(z.string().regex(/^wss?:\/\/[^\s]+$/, 'must be a ws:// or wss:// URL')).default([]),
+  storageState: existingFile.optional(),
+  initScript: z.array(existingFile).default([]),
+  device: z.string().min(1).optional(),
+  mobile: z.boolean().default(false),
+  grantPermissions: z.array(z.string().min(1)).default([]),
+  proxyServer: proxyUrl.optional(),
+  proxyBypass: z.string().optional(),
+  blockServiceWorkers: z.boolean().default(false),
+  testIdAttribute: z.string().regex(/^[A-Za-z_:][-A-Za-z0-9_:.]*$/, 'must be an HTML attribute name').default('data-testid'),
+  consoleLevel: z.enum(CONSOLE_LEVELS).default('info'),
+  redactUrlParams: z.array(z.string().min(1)).default([]),
+  secrets: existingFile.optional(),
+  snapshotMode: z.enum(['full', 'none']).default('full'),
+  imageResponses: z.enum(['allow', 'omit', 'only']).default('allow'),
+  initPage: z.array(existingFile).default([]),
+  clientBrowserOptions: z.array(z.enum([...CLIENT_BROWSER_OPTIONS, 'none'])).default([...CLIENT_BROWSER_OPTIONS]),
   instanceName: z.string().regex(INSTANCE_NAME, 'must be 1 to 40 letters, digits, _ or -').optional(),
 }).strict();
 
 /** The parsed, frozen configuration passed down from the CLI entry; nothing else reads process.env. */
-export type Config = Readonly<Omit<z.output<typeof configSchema>, 'prewarmMax'> & {
+export type Config = Readonly<Omit<z.output<typeof configSchema>, 'prewarmMax' | 'clientBrowserOptions'> & {
   /** Resolved: at least --prewarm, at most --max-browsers. */
   prewarmMax: number;
+  /** Resolved: `none` is the empty list. */
+  clientBrowserOptions: ClientBrowserOption[];
+  /** The values of --secrets, by name, read once at start-up. */
+  secretValues: Readonly<Record<string, string>>;
 }>;
 
 /** The warm pool's ceiling when none is given. */
@@ -316,17 +371,39 @@ export function parseConfig(input: Record<string, unknown>, sources: Partial<Rec
     const from = sources[key] ? ` (from ${sources[key]})` : '';
     throw new ConfigError(`${name}${from}: ${issue.message}`);
   }
-  const { stdio, maxBrowsers, prewarmMax } = result.data;
+  const { stdio, maxBrowsers, prewarmMax, device, mobile, initPage, caps, clientBrowserOptions } = result.data;
+  if (device && mobile) throw new ConfigError('--mobile cannot be combined with --device: pick one');
+  if (initPage.length > 0 && !caps.includes('unsafe-code')) {
+    throw new ConfigError('--init-page runs TypeScript on the server with full access to it: it needs --caps unsafe-code');
+  }
+  const { proxyServer, allowedOrigins, blockedOrigins, blockPrivateNetworks } = result.data;
+  if (proxyServer?.startsWith('socks4') && (allowedOrigins.length > 0 || blockedOrigins.length > 0 || blockPrivateNetworks)) {
+    throw new ConfigError('--proxy-server: a socks4:// proxy cannot be chained behind the egress filter (--allowed-origins, --blocked-origins, --block-private-networks); use http://, https:// or socks5://');
+  }
+  if (clientBrowserOptions.includes('none') && clientBrowserOptions.length > 1) throw new ConfigError('--client-browser-options: "none" cannot be combined with other values');
   // One client on stdin/stdout: its session lasts as long as the process, and no browser is
   // started before it asks for one, as with @playwright/mcp. Only defaults change; given values stand.
   const unset = (key: Key) => stdio && input[key] === undefined;
   const prewarm = unset('prewarm') ? 0 : result.data.prewarm;
   return Object.freeze({
     ...result.data,
+    clientBrowserOptions: clientBrowserOptions.filter((option): option is ClientBrowserOption => option !== 'none'),
+    secretValues: Object.freeze(result.data.secrets ? readSecrets(result.data.secrets) : {}),
     idleTimeout: unset('idleTimeout') ? 0 : result.data.idleTimeout,
     prewarm: Math.min(prewarm, maxBrowsers),
     prewarmMax: Math.min(maxBrowsers, Math.max(prewarm, prewarmMax ?? (stdio ? 0 : DEFAULT_PREWARM_MAX))),
   });
+}
+
+/** The secrets of a dotenv file (NAME=value lines), without empty values: an empty one would match everywhere. */
+function readSecrets(file: string): Record<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`--secrets ${file}: ${(error as Error).message}`);
+  }
+  return Object.fromEntries(Object.entries(parseEnv(text)).filter((entry): entry is [string, string] => Boolean(entry[1])));
 }
 
 /** Free memory in bytes; a function so the supervisor can be given another in tests. */

@@ -1,7 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
+import { deviceNames, unknownDevice } from './browser/devices.ts';
 import { findBrowser } from './browser/find-browser.ts';
-import type { Config } from './config.ts';
+import { ConfigError, type Config } from './config.ts';
 import { createApp, type SessionRoutes } from './front/app.ts';
 import type { Logger } from './log.ts';
 import { sourceProgram, workerProgram } from './ipc/worker-program.ts';
@@ -36,6 +37,9 @@ export interface StartOptions {
  */
 export async function createSupervisor(config: Config, log: Logger, workerEntry?: string): Promise<{ supervisor: Supervisor; browserPath: string }> {
   prepareOutputRoot(config.outputDir);
+  // A device name is checked here, once, rather than by every worker that would fail to start.
+  const deviceProblem = config.device ? unknownDevice(config.device, deviceNames()) : undefined;
+  if (deviceProblem) throw new ConfigError(`--device: ${deviceProblem}`);
   const program = workerEntry ? sourceProgram(workerEntry) : await workerProgram(log);
   // Browsers on Playwright browser servers need no Chromium here.
   if (config.browserEndpoint.length > 0) {

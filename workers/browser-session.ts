@@ -1,12 +1,15 @@
 import { copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page, type Video } from 'playwright-core';
+import { pathToFileURL } from 'node:url';
+import { chromium, devices, selectors, type Browser, type BrowserContext, type BrowserContextOptions, type Locator, type Page, type Video } from 'playwright-core';
 import { findBrowser } from '../src/browser/find-browser.ts';
+import { unknownDevice } from '../src/browser/devices.ts';
 import type { BrowserOptions, PageLog, WorkerSettings, WorkerStatus } from '../src/ipc/protocol.ts';
 import { parentMap } from '../src/supervisor/process-stats.ts';
+import { redactor } from '../src/tools/redact.ts';
 import { truncateSnapshot, type RenderState } from '../src/tools/response.ts';
-import type { ConsoleEntry, ModalState, RequestEntry, SettleOptions } from '../src/tools/tool.ts';
+import type { BrowserChoices, ConsoleEntry, ModalState, RequestEntry, SettleOptions } from '../src/tools/tool.ts';
 import { FleetError } from '../src/errors.ts';
 import { ConsoleRecorder } from './console-recorder.ts';
 import { Egress } from './egress.ts';
@@ -29,6 +32,9 @@ const CHROMIUM_ARGS = [
   '--disable-gpu',
 ];
 
+/** The viewport without --viewport-size or a device. */
+const DEFAULT_VIEWPORT = { width: 1280, height: 720 };
+
 /** Longest wait for a tab's title when rendering a result, ms. */
 const TITLE_WAIT_MS = 500;
 
@@ -41,10 +47,54 @@ interface PageRecords {
   requests: RendererRequests;
   /** The title when the page last answered; a page behind a dialog cannot. */
   title: string;
+  /** --init-page modules run on this page; the page is handed to a tool only after them. */
+  initialized: Promise<void>;
 }
 
-function newRecords(page: Page): PageRecords {
-  return { console: new ConsoleRecorder(page), network: new NetworkRecorder(page), modals: new ModalStates(page), requests: new RendererRequests(page), title: '' };
+function newRecords(page: Page, initialized: Promise<void> = Promise.resolve()): PageRecords {
+  return { console: new ConsoleRecorder(page), network: new NetworkRecorder(page), modals: new ModalStates(page), requests: new RendererRequests(page), title: '', initialized };
+}
+
+/** A device of Playwright's list, or a tool error naming close ones. */
+function deviceDescriptor(name: string): typeof devices[string] {
+  const problem = unknownDevice(name, Object.keys(devices));
+  if (problem) throw new FleetError('TOOL_FAILED', `Cannot emulate this device: ${problem}.`);
+  return devices[name];
+}
+
+/** The context options of `options`: the device's first, then what was set explicitly. */
+export function contextOptionsOf(options: BrowserOptions): BrowserContextOptions {
+  const { defaultBrowserType: _type, ...device }: Partial<typeof devices[string]> = options.device ? deviceDescriptor(options.device) : {};
+  return {
+    ...device,
+    viewport: options.viewport ?? device.viewport ?? DEFAULT_VIEWPORT,
+    userAgent: options.userAgent ?? device.userAgent,
+    ignoreHTTPSErrors: options.ignoreHttpsErrors,
+    locale: options.locale,
+    timezoneId: options.timezoneId,
+    colorScheme: options.colorScheme,
+    storageState: options.storageState,
+    permissions: options.permissions,
+    ...(options.blockServiceWorkers && { serviceWorkers: 'block' }),
+  };
+}
+
+/** Runs every --init-page module (its default export, given `{ page }`) on a new page. */
+async function runInitPages(page: Page, modules: string[]): Promise<void> {
+  if (modules.length === 0) return;
+  // tsx loads TypeScript (and JavaScript) on demand; only servers with --init-page pay for it.
+  const { tsImport } = await import('tsx/esm/api');
+  for (const file of modules) {
+    try {
+      const url = pathToFileURL(file).href;
+      const loaded = await tsImport(url, url) as { default?: unknown };
+      const run = typeof loaded.default === 'function' ? loaded.default : (loaded.default as { default?: unknown } | undefined)?.default;
+      if (typeof run !== 'function') throw new Error('its default export is not a function');
+      await (run as (arg: { page: Page }) => unknown)({ page });
+    } catch (error) {
+      throw new FleetError('TOOL_FAILED', `The init page ${file} failed: ${(error as Error).message}`);
+    }
+  }
 }
 
 /**
@@ -66,9 +116,9 @@ function launchableExecutable(options: BrowserOptions): string {
 
 const REF_PATTERN = /^(f\d+)?e\d+$/;
 
-/** Whether two option sets run the same browser process, told apart at most by the viewport (a context option). */
+/** Whether two option sets run the same browser process, told apart at most by context options. */
 function sameLaunch(a: BrowserOptions, b: BrowserOptions): boolean {
-  return JSON.stringify({ ...a, viewport: undefined }) === JSON.stringify({ ...b, viewport: undefined });
+  return a.executablePath === b.executablePath && a.headless === b.headless;
 }
 
 /** Direct children of this process: the browser Playwright launched. Found by parentage, never by name. */
@@ -112,9 +162,17 @@ export class BrowserSession {
   /** The browser options the worker started with; a reset goes back to them. */
   private readonly startupBrowser: BrowserOptions;
 
+  /** Hides --secrets values and --redact-url-params values in text a client will see. */
+  readonly redact: (text: string) => string;
+  /** Whether `redact` changes anything (there are secrets or parameters to hide). */
+  readonly hidesText: boolean;
+
   constructor(readonly settings: WorkerSettings) {
     this.startupBrowser = structuredClone(settings.browser);
+    this.redact = redactor(settings.secrets, settings.redactUrlParams);
+    this.hidesText = Object.keys(settings.secrets).length > 0 || settings.redactUrlParams.length > 0;
   }
+
 
   /**
    * Runs the render path once on a throwaway document in the blank tab; setContent adds no
@@ -142,7 +200,8 @@ export class BrowserSession {
     const endpoint = this.settings.browserEndpoint;
     const before = new Set(childPids());
     this.closing = false;
-    const egress = this.egress ??= await Egress.start(this.settings, { remote: endpoint !== undefined });
+    const egress = this.egress ??= await Egress.start(this.settings, { remote: endpoint !== undefined, upstream: this.startupBrowser.proxy });
+    selectors.setTestIdAttribute(this.settings.testIdAttribute);
     let browser: Browser;
     if (endpoint) {
       // A stock run-server takes only safe launch options from its clients (headless, not the
@@ -172,6 +231,7 @@ export class BrowserSession {
       this.context = undefined;
       this.current = undefined;
       this.tabList = [];
+      this.isolated.clear();
       this.browserPid = undefined;
       if (!expected) this.onDisconnected?.(endpoint ? `the connection to the browser server ${endpoint} was lost` : 'the browser process exited unexpectedly');
     });
@@ -179,25 +239,56 @@ export class BrowserSession {
     await this.openContext(browser, egress);
   }
 
-  /** One fresh BrowserContext (off the record: nothing of it reaches the disk) with one page. */
+  /** The default context with one page, recorded when --record asks (trace, video). */
   private async openContext(browser: Browser, egress: Egress): Promise<void> {
-    const options = this.settings.browser;
-    const context = await browser.newContext({
-      viewport: options.viewport,
-      userAgent: options.userAgent,
-      ignoreHTTPSErrors: options.ignoreHttpsErrors,
-      acceptDownloads: true,
-      ...egress.contextOptions(),
-      ...(this.recording('video') && { recordVideo: { dir: join(this.settings.tempDir ?? tmpdir(), 'videos'), size: options.viewport } }),
-    });
+    const context = await this.newConfiguredContext(browser, egress, true);
     this.context = context;
     this.videos = [];
-    if (this.recording('trace')) await context.tracing.start({ screenshots: true, snapshots: true, title: 'browser-fleet' });
+    this.current = await this.ready(await context.newPage());
+  }
+
+  /**
+   * One fresh BrowserContext (off the record: nothing of it reaches the disk), set up with the
+   * context options (device, storage state, permissions...), init scripts and egress checks.
+   */
+  private async newConfiguredContext(browser: Browser, egress: Egress, recorded: boolean): Promise<BrowserContext> {
+    const options = contextOptionsOf(this.settings.browser);
+    const context = await browser.newContext({
+      ...options,
+      acceptDownloads: true,
+      ...egress.contextOptions(),
+      ...(recorded && this.recording('video') && { recordVideo: { dir: join(this.settings.tempDir ?? tmpdir(), 'videos'), size: options.viewport ?? undefined } }),
+    }).catch((error: Error) => {
+      throw new FleetError('TOOL_FAILED', `Could not open a browser context with these options: ${error.message.split('\n')[0]}`);
+    });
+    if (recorded && this.recording('trace')) await context.tracing.start({ screenshots: true, snapshots: true, title: 'browser-fleet' });
+    for (const path of this.settings.browser.initScripts) await context.addInitScript({ path });
     await egress.install(context);
     context.setDefaultTimeout(this.settings.timeoutAction);
     context.setDefaultNavigationTimeout(this.settings.timeoutNavigation);
     context.on('page', (page) => this.onPage(page));
-    this.current = await context.newPage();
+    return context;
+  }
+
+  /** Named contexts of browser_tabs' `isolatedContext`, closed with the default one. */
+  private isolated = new Map<string, Promise<BrowserContext>>();
+
+  /** Closes every isolated context (a reset, a new default context, the end of a lease). */
+  private async closeIsolated(): Promise<void> {
+    const contexts = [...this.isolated.values()];
+    this.isolated.clear();
+    await Promise.all(contexts.map(async (context) => (await context.catch(() => undefined))?.close().catch(() => {})));
+  }
+
+  /** `page` once the --init-page modules ran on it. */
+  private async ready(page: Page): Promise<Page> {
+    await this.recordsOf(page).initialized;
+    return page;
+  }
+
+  /** The viewport the selected tab has (a device's, when one is emulated). */
+  viewport(): { width: number; height: number } {
+    return this.currentPageOrUndefined()?.viewportSize() ?? contextOptionsOf(this.settings.browser).viewport ?? DEFAULT_VIEWPORT;
   }
 
   /**
@@ -245,6 +336,7 @@ export class BrowserSession {
     this.context = undefined;
     this.current = undefined;
     this.tabList = [];
+    await this.closeIsolated();
     await context.close();
     for (const [index, video] of videos.entries()) {
       const name = index === 0 ? 'video.webm' : `video-${index + 1}.webm`;
@@ -276,6 +368,7 @@ export class BrowserSession {
     this.context = undefined;
     this.current = undefined;
     this.tabList = [];
+    await this.closeIsolated();
     await context?.close();
     await this.openContext(this.browser!, this.egress!);
   }
@@ -288,6 +381,7 @@ export class BrowserSession {
     this.context = undefined;
     this.current = undefined;
     this.tabList = [];
+    this.isolated.clear();
     await browser?.close().catch(() => {});
   }
 
@@ -304,7 +398,9 @@ export class BrowserSession {
       void page.close().catch(() => {});
       return;
     }
-    this.records.set(page, newRecords(page));
+    const initialized = runInitPages(page, this.settings.initPage);
+    initialized.catch(() => {}); // awaited (and reported) by whoever hands the page to a tool
+    this.records.set(page, newRecords(page, initialized));
     this.tabList.push(page);
     const video = page.video();
     if (video) this.videos.push(video);
@@ -353,7 +449,7 @@ export class BrowserSession {
     // Two calls arriving after browser_close share one launch rather than starting two browsers.
     if (!this.isOpen) await (this.launching ??= this.launch().finally(() => { this.launching = undefined; }));
     if (!this.current || this.current.isClosed()) this.current = this.tabList.at(-1) ?? await this.context!.newPage();
-    return this.current;
+    return this.ready(this.current);
   }
 
   currentPageOrUndefined(): Page | undefined {
@@ -365,16 +461,28 @@ export class BrowserSession {
     return this.tabList.filter((page) => !page.isClosed());
   }
 
-  /** Opens a tab and selects it; refuses past --max-pages. */
-  async newTab(): Promise<Page> {
-    if (!this.isOpen) return this.currentPage();
+  /** Opens a tab and selects it, in the isolated context of that name if one is given; refuses past --max-pages. */
+  async newTab(isolatedContext?: string): Promise<Page> {
+    const isolated = isolatedContext !== undefined && isolatedContext !== 'default';
+    if (!this.isOpen && !isolated) return this.currentPage();
+    if (!this.isOpen) await this.currentPage();
     const open = this.pages().length;
     if (open >= this.settings.maxPages) {
       throw new FleetError('PAGE_LIMIT', `This session already has ${open} tabs, the most it may have (--max-pages ${this.settings.maxPages}). ` +
         'Close one with browser_tabs action "close" first.');
     }
-    this.current = await this.context!.newPage();
-    return this.current;
+    let context = this.context!;
+    if (isolated) {
+      let named = this.isolated.get(isolatedContext);
+      if (!named) {
+        named = this.newConfiguredContext(this.browser!, this.egress!, false);
+        this.isolated.set(isolatedContext, named);
+        named.catch(() => this.isolated.delete(isolatedContext));
+      }
+      context = await named;
+    }
+    this.current = await context.newPage();
+    return this.ready(this.current);
   }
 
   /** Selects tab `index` and brings it to the front. */
@@ -427,9 +535,10 @@ export class BrowserSession {
     return this.recordsOf(page).console.messages(options.all);
   }
 
-  /** Requests of `page` since its last navigation. */
-  requests(page: Page): RequestEntry[] {
-    return this.recordsOf(page).network.sinceNavigation();
+  /** Requests of `page` since its last navigation, or since it opened with `all`. */
+  requests(page: Page, options: { all?: boolean } = {}): RequestEntry[] {
+    const network = this.recordsOf(page).network;
+    return options.all ? network.all() : network.sinceNavigation();
   }
 
   /** Request number `index` of `page`, while still recorded. */
@@ -441,7 +550,8 @@ export class BrowserSession {
   async writeOutput(filename: string, data: string | Buffer): Promise<string> {
     const path = confinePath(filename, [this.settings.outputDir]);
     await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, data);
+    // Text saved instead of answered (snapshots, console, requests) hides secrets as answers do.
+    await writeFile(path, typeof data === 'string' ? this.redact(data) : data);
     this.outputs.wrote(path);
     return path;
   }
@@ -451,17 +561,25 @@ export class BrowserSession {
     return confinePath(path, [this.settings.outputDir, ...(this.settings.uploadRoot ? [this.settings.uploadRoot] : [])]);
   }
 
-  /** browser_open: checks the new options can launch, then closes the browser and launches it with them. */
-  async reopen(changes: { headless?: boolean; width?: number; height?: number }): Promise<void> {
+  /**
+   * browser_open: checks the new options can launch and name a known device, then opens a fresh
+   * context with them, or relaunches the browser when headless changes.
+   */
+  async reopen(changes: BrowserChoices): Promise<void> {
     const browser = this.settings.browser;
+    const { width, height, ...contextChanges } = changes;
+    const sized = width !== undefined || height !== undefined;
+    const current = this.viewport();
     const next: BrowserOptions = {
       ...browser,
-      headless: changes.headless ?? browser.headless,
-      viewport: { width: changes.width ?? browser.viewport.width, height: changes.height ?? browser.viewport.height },
+      ...Object.fromEntries(Object.entries(contextChanges).filter(([, value]) => value !== undefined)),
+      // A new device brings its own viewport unless a size is given too.
+      viewport: sized ? { width: width ?? current.width, height: height ?? current.height } : changes.device ? undefined : browser.viewport,
     };
     launchableExecutable(next);
+    contextOptionsOf(next);
     if (this.isOpen && this.egress && sameLaunch(browser, next)) {
-      // Only the viewport changes: a fresh context is enough, the process stays.
+      // Only context options change: a fresh context is enough, the process stays.
       Object.assign(browser, next);
       await this.replaceContext();
       return;
@@ -544,7 +662,7 @@ export class BrowserSession {
       snapshot.include ? this.unlessModal(page, () => this.captureSnapshot(snapshot)) : undefined,
     ]);
     const state: RenderState = { page: { url: page.url(), title: tabs.find((tab) => tab.current)?.title ?? records.title }, tabs };
-    const fresh = records.console.takeNew();
+    const fresh = records.console.takeNew(this.settings.consoleLevel);
     if (fresh.length) state.newConsole = fresh;
     if (text !== undefined) state.snapshot = truncateSnapshot(text, this.settings.snapshotMaxChars);
     const modals = records.modals.list();
@@ -557,7 +675,7 @@ export class BrowserSession {
   async thumbnail(quality: number): Promise<{ jpeg?: string }> {
     const page = this.currentPageOrUndefined();
     if (!page || page.isClosed()) return {};
-    const viewport = page.viewportSize() ?? this.settings.browser.viewport;
+    const viewport = page.viewportSize() ?? this.viewport();
     const cdp = await page.context().newCDPSession(page);
     try {
       // Page.captureScreenshot scales in the renderer: half the pixels to encode and send.

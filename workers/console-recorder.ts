@@ -1,5 +1,5 @@
 import type { ConsoleMessage, Page } from 'playwright-core';
-import type { ConsoleEntry } from '../src/tools/tool.ts';
+import { CONSOLE_LEVELS, type ConsoleEntry } from '../src/tools/tool.ts';
 
 /** Most entries kept per page; older ones are dropped first. */
 const MAX_ENTRIES = 1000;
@@ -68,9 +68,10 @@ export class ConsoleRecorder {
     return all ? [...this.entries] : this.entries.slice(this.navigationMark);
   }
 
-  /** Lines logged since the previous call, for a tool result; at most `limit`, newest kept. */
-  takeNew(limit = 20): string[] {
-    const fresh = this.entries.slice(this.reported);
+  /** Lines logged since the previous call at `level` or more severe, for a tool result; at most `limit`, newest kept. */
+  takeNew(level: ConsoleEntry['level'] = 'debug', limit = 20): string[] {
+    const threshold = CONSOLE_LEVELS.indexOf(level);
+    const fresh = this.entries.slice(this.reported).filter((entry) => CONSOLE_LEVELS.indexOf(entry.level) <= threshold);
     this.reported = this.entries.length;
     const lines = fresh.map((entry) => entry.line.length > MAX_NEW_LINE ? `${entry.line.slice(0, MAX_NEW_LINE)}…` : entry.line);
     if (lines.length <= limit) return lines;

@@ -1,6 +1,7 @@
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import type { EgressPolicy } from '../src/security/egress-policy.ts';
+import { bypassMatcher, parseUpstream, requestVia, tunnel } from './upstream-proxy.ts';
 
 /** A running egress proxy: Chromium sends every connection through it. */
 export interface EgressProxy {
@@ -34,9 +35,13 @@ function splitAuthority(authority: string): { host: string; port: number } | und
  * Starts a forward proxy on 127.0.0.1 that vets every connection the browser makes, redirect
  * hops and WebSockets included, and connects only to the address it vetted. Request
  * interception cannot do this: Chromium follows redirects without asking the route handler,
- * and resolves host names again after any check made beforehand.
+ * and resolves host names again after any check made beforehand. With `upstream`
+ * (--proxy-server), what it lets through goes on through that proxy, except hosts on its bypass list.
  */
-export async function startEgressProxy(policy: EgressPolicy, onRefused: OnRefused = () => {}): Promise<EgressProxy> {
+export async function startEgressProxy(policy: EgressPolicy, onRefused: OnRefused = () => {}, upstreamProxy?: { server: string; bypass?: string }): Promise<EgressProxy> {
+  const upstream = upstreamProxy && parseUpstream(upstreamProxy.server);
+  const bypassed = bypassMatcher(upstreamProxy?.bypass);
+  const viaUpstream = (host: string, port: number) => upstream !== undefined && !bypassed(host, port);
   const sockets = new Set<Socket>();
   const server = createServer((req, res) => void forward(req, res));
 
@@ -61,17 +66,20 @@ export async function startEgressProxy(policy: EgressPolicy, onRefused: OnRefuse
     }
     const headers = { ...req.headers };
     for (const name of HOP_BY_HOP) delete headers[name];
-    const upstream = httpRequest({ host: verdict.connectTo, port, method: req.method, path: `${url.pathname}${url.search}`, headers, setHost: false }, (reply) => {
+    const outgoing = viaUpstream(url.hostname, port)
+      ? requestVia(upstream!, url, verdict.connectTo, req.method, headers)
+      : httpRequest({ host: verdict.connectTo, port, method: req.method, path: `${url.pathname}${url.search}`, headers, setHost: false });
+    outgoing.on('response', (reply) => {
       const replyHeaders = { ...reply.headers };
       for (const name of HOP_BY_HOP) delete replyHeaders[name];
       res.writeHead(reply.statusCode ?? 502, reply.statusMessage, replyHeaders);
       reply.pipe(res);
     });
-    upstream.on('error', (error) => {
+    outgoing.on('error', (error) => {
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' }).end(`browser-fleet egress proxy: ${error.message}`);
       else res.destroy();
     });
-    req.pipe(upstream);
+    req.pipe(outgoing);
   }
 
   server.on('connect', async (req: IncomingMessage, client: Socket, head: Buffer) => {
@@ -88,20 +96,36 @@ export async function startEgressProxy(policy: EgressPolicy, onRefused: OnRefuse
       return;
     }
     let open = false;
-    const upstream = connect({ host: verdict.connectTo, port: target.port }, () => {
+    const established = (remote: Socket) => {
       open = true;
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      if (head.length) upstream.write(head);
-      upstream.pipe(client);
-      client.pipe(upstream);
-    });
-    sockets.add(upstream);
-    upstream.on('close', () => sockets.delete(upstream));
-    upstream.on('error', () => {
+      if (head.length) remote.write(head);
+      remote.pipe(client);
+      client.pipe(remote);
+    };
+    const failed = () => {
       if (open) client.destroy();
       else client.end('HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n');
-    });
-    client.on('close', () => upstream.destroy());
+    };
+    const track = (remote: Socket) => {
+      sockets.add(remote);
+      remote.on('close', () => sockets.delete(remote));
+      remote.on('error', failed);
+      client.on('close', () => remote.destroy());
+    };
+    if (viaUpstream(target.host, target.port)) {
+      tunnel(upstream!, verdict.connectTo, target.port).then((remote) => {
+        track(remote);
+        if (client.destroyed) remote.destroy();
+        else established(remote);
+      }, (error: Error) => {
+        onRefused(req.url ?? '', error.message);
+        failed();
+      });
+      return;
+    }
+    const remote = connect({ host: verdict.connectTo, port: target.port }, () => established(remote));
+    track(remote);
   });
   server.on('connection', (socket) => {
     sockets.add(socket);

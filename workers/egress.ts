@@ -1,6 +1,7 @@
-import type { BrowserContext, LaunchOptions, Route } from 'playwright-core';
+import type { BrowserContext, BrowserContextOptions, LaunchOptions, Route } from 'playwright-core';
 import { EgressPolicy, type EgressRules } from '../src/security/egress-policy.ts';
 import { blockedPage, startEgressProxy, type EgressProxy, type OnRefused } from './egress-proxy.ts';
+import { playwrightProxy } from './upstream-proxy.ts';
 
 /** Every refusal goes to stderr, which the front logs with the session's id. */
 const logRefusal: OnRefused = (target, reason) => {
@@ -20,32 +21,39 @@ export class Egress {
     readonly policy: EgressPolicy,
     private readonly proxy: EgressProxy | undefined,
     private readonly onRefused: OnRefused,
+    /** --proxy-server, which the browser uses directly when no egress proxy runs. */
+    private readonly upstream: { server: string; bypass?: string } | undefined,
+    private readonly remote: boolean,
   ) {}
 
   /**
    * Builds the policy and, when the network is filtered, starts the proxy. A `remote` browser (on
    * a Playwright browser server) cannot reach a proxy on this host's loopback: request
    * interception alone enforces the policy there (docs/security.md, remote browsers).
+   * `upstream` (--proxy-server) comes after the egress proxy, or is the browser's proxy when none runs.
    */
-  static async start(rules: EgressRules, options: { remote?: boolean; onRefused?: OnRefused } = {}): Promise<Egress> {
+  static async start(rules: EgressRules, options: { remote?: boolean; onRefused?: OnRefused; upstream?: { server: string; bypass?: string } } = {}): Promise<Egress> {
     const onRefused = options.onRefused ?? logRefusal;
     const policy = new EgressPolicy(rules);
-    const proxy = policy.filtersNetwork && !options.remote ? await startEgressProxy(policy, onRefused) : undefined;
-    return new Egress(policy, proxy, onRefused);
+    const remote = options.remote ?? false;
+    const proxy = policy.filtersNetwork && !remote ? await startEgressProxy(policy, onRefused, options.upstream) : undefined;
+    return new Egress(policy, proxy, onRefused, options.upstream, remote);
   }
 
   /** Options to merge into `chromium.launch`. */
   launchOptions(): Pick<LaunchOptions, 'proxy'> & { args: string[] } {
-    if (!this.proxy) return { args: [] };
+    if (!this.proxy) return this.upstream ? { proxy: playwrightProxy(this.upstream.server, this.upstream.bypass), args: [] } : { args: [] };
     // Playwright adds <-loopback> to the bypass list, so loopback traffic is proxied too.
     // WebRTC's UDP would go around the proxy; keep it to proxied paths only.
     return { proxy: { server: this.proxy.server }, args: ['--force-webrtc-ip-handling-policy=disable_non_proxied_udp'] };
   }
 
   /** Options to merge into `browser.newContext`. */
-  contextOptions(): { serviceWorkers?: 'block' } {
+  contextOptions(): Pick<BrowserContextOptions, 'serviceWorkers' | 'proxy'> {
+    // A browser on a browser server takes --proxy-server per context: its launch is the server's.
+    const proxy = this.remote && this.upstream ? { proxy: playwrightProxy(this.upstream.server, this.upstream.bypass) } : {};
     // A service worker's fetches are not seen by request interception.
-    return this.policy.filtersNetwork ? { serviceWorkers: 'block' } : {};
+    return this.policy.filtersNetwork ? { serviceWorkers: 'block', ...proxy } : proxy;
   }
 
   /** Installs the request check on a new context (call once per context, before any page loads). */

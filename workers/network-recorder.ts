@@ -36,6 +36,11 @@ export class NetworkRecorder {
     return this.entries.filter((entry) => entry.index > this.navigationIndex);
   }
 
+  /** Every request still kept, since the page opened. */
+  all(): RequestEntry[] {
+    return [...this.entries];
+  }
+
   /** Request number `index`, unless it was dropped for age. */
   byIndex(index: number): RequestEntry | undefined {
     return this.entries.find((entry) => entry.index === index);

@@ -28,14 +28,18 @@ export function createToolContext(session: BrowserSession, scope: CallScope): To
     settleAfter: (action, options) => session.settleAfter(action, deadline, options),
     closeBrowser: () => session.close(),
     reopenBrowser: (options) => session.reopen(options),
+    viewport: () => session.viewport(),
+    secret: (text) => Object.hasOwn(session.settings.secrets, text)
+      ? { value: session.settings.secrets[text], code: `process.env[${JSON.stringify(text)}]` }
+      : { value: text, code: JSON.stringify(text) },
     tabs: () => session.pages(),
-    newTab: () => session.newTab(),
+    newTab: (isolatedContext) => session.newTab(isolatedContext),
     selectTab: (index) => session.selectTab(index),
     closeTab: (index) => session.closeTab(index),
     modalStates: () => session.modalStates(),
     clearModalState: (state) => session.clearModalState(state),
     consoleMessages: (page, options) => session.consoleMessages(page, options),
-    requests: (page) => session.requests(page),
+    requests: (page, options) => session.requests(page, options),
     request: (page, index) => session.request(page, index),
     captureSnapshot: (options) => session.captureSnapshot(options),
     writeOutput: (filename, data) => session.writeOutput(filename, data),
@@ -85,7 +89,9 @@ export async function runTool(session: BrowserSession, params: Methods['tool.cal
   }
   for (const message of session.takeBlockedPopups()) response.addError(message);
   await session.outputs.settle(scope.deadline - Date.now() - 1000);
-  const state: RenderState = await session.renderState({ include: response.includeSnapshot && !response.isError, ...response.snapshotOptions })
+  const { snapshotMode, imageResponses } = session.settings;
+  const include = response.includeSnapshot && !response.isError && (snapshotMode === 'full' || response.explicitSnapshot);
+  const state: RenderState = await session.renderState({ include, ...response.snapshotOptions })
     .catch((error) => ({ notices: [`Could not capture the page state: ${errorText(error)}`] }));
-  return response.serialize({ ...state, ...session.outputs.take() });
+  return response.serialize({ ...state, ...session.outputs.take() }, imageResponses);
 }

@@ -6,12 +6,15 @@ import {
   IPC_VERSION, isToWorker,
   type EventMessage, type EventName, type Events, type FromWorker, type Methods, type PageLog, type RequestMessage, type WorkerSettings,
 } from '../src/ipc/protocol.ts';
+import { redactDeep } from '../src/tools/redact.ts';
 import { BrowserSession } from './browser-session.ts';
 import { closeStuckTabs, describeStuck } from './stuck-page.ts';
 import { runTool } from './tool-runner.ts';
 
+// Every answer and event passes here, so no result, log line or notice shows a --secrets value
+// or a --redact-url-params value, whichever tool or page produced it.
 const send = (message: FromWorker) => {
-  if (process.connected) process.send!(message);
+  if (process.connected) process.send!(session?.hidesText ? redactDeep(message, session.redact) : message);
 };
 const emit = <E extends EventName>(name: E, data: Events[E]) => send({ type: 'event', name, data } as EventMessage);
 

@@ -7,9 +7,24 @@ export const IPC_VERSION = 2;
 export interface BrowserOptions {
   executablePath: string;
   headless: boolean;
-  viewport: { width: number; height: number };
+  /** The viewport; without one, the device's (`device`), else 1280x720. */
+  viewport?: { width: number; height: number };
   userAgent?: string;
   ignoreHttpsErrors: boolean;
+  /** A device of Playwright's list (`devices`) whose viewport, user agent, scale and touch the context takes. */
+  device?: string;
+  locale?: string;
+  timezoneId?: string;
+  colorScheme?: 'light' | 'dark' | 'no-preference';
+  /** A storage state file (cookies, localStorage) the context starts from. */
+  storageState?: string;
+  /** Permissions granted to every origin. */
+  permissions: string[];
+  blockServiceWorkers: boolean;
+  /** JavaScript files evaluated in every page before its own scripts. */
+  initScripts: string[];
+  /** --proxy-server: where the browser's traffic goes (through the egress proxy first, when it runs). */
+  proxy?: { server: string; bypass?: string };
 }
 
 /** Everything a worker needs to know, sent once in the STARTUP message. */
@@ -42,6 +57,22 @@ export interface WorkerSettings {
   browserEndpoint?: string;
   /** The worker's own TMPDIR (browser profile, artifacts), set by the front; removed by whoever outlives the other. */
   tempDir?: string;
+  /** The attribute getByTestId locators use (--test-id-attribute). */
+  testIdAttribute: string;
+  /** Least severe console messages shown in results (--console-level). */
+  consoleLevel: 'error' | 'warning' | 'info' | 'debug';
+  /** URL parameters whose values results show as <redacted>. */
+  redactUrlParams: string[];
+  /** --secrets by name: typed by name, never shown by value. */
+  secrets: Record<string, string>;
+  /** Whether results carry a snapshot of the page (browser_snapshot always does). */
+  snapshotMode: 'full' | 'none';
+  /** Whether results carry images: allow, omit, or only (the image alone). */
+  imageResponses: 'allow' | 'omit' | 'only';
+  /** TypeScript files whose default export is called with { page } for every new tab (--init-page). */
+  initPage: string[];
+  /** What browser_open may change (--client-browser-options). */
+  clientBrowserOptions: string[];
 }
 
 /** One content block of a tool result, as MCP renders it. */

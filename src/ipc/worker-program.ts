@@ -77,7 +77,8 @@ async function buildCachedBundle(): Promise<WorkerProgram> {
   const [worker, preload] = await Promise.all([
     // playwright-core stays in node_modules: it finds its own files (package.json, browsers.json,
     // injected scripts) relative to __dirname.
-    build({ ...common, entryPoints: [WORKER_SOURCE], external: ['playwright-core', 'playwright-core/*'] }),
+    // tsx too: it runs esbuild's binary, and only --init-page loads it.
+    build({ ...common, entryPoints: [WORKER_SOURCE], external: ['playwright-core', 'playwright-core/*', 'tsx', 'tsx/*'] }),
     build({
       ...common,
       stdin: {

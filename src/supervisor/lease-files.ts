@@ -7,7 +7,8 @@ import type { ContentBlock } from '../ipc/protocol.ts';
 // traces, storage state, downloads) as MCP resources, so that a client on another machine can
 // fetch what it made: browser-fleet://browser/<handle>/<path inside the directory>.
 
-const SCHEME = 'browser-fleet://browser/';
+/** The prefix of every file resource's URI. */
+export const FILE_URI_SCHEME = 'browser-fleet://browser/';
 /** Largest file resources/read answers, bytes; bigger ones are refused with their size. */
 export const MAX_RESOURCE_BYTES = 32 * 1024 * 1024;
 /** Most files listed per browser, and how deep into its directory. */
@@ -33,15 +34,15 @@ function isText(mimeType: string): boolean {
 export function fileUri(handle: string, file: string): string {
   // A lone surrogate (written as U+FFFD on disk) becomes U+FFFD here too, so every name gets a URI.
   const wellFormed = (part: string) => part.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
-  return SCHEME + [handle, ...file.split(sep)].map((part) => encodeURIComponent(wellFormed(part))).join('/');
+  return FILE_URI_SCHEME + [handle, ...file.split(sep)].map((part) => encodeURIComponent(wellFormed(part))).join('/');
 }
 
 /** The handle and relative path a resource URI names, or undefined when it is not one of ours. */
 export function parseFileUri(uri: string): { handle: string; file: string } | undefined {
-  if (!uri.startsWith(SCHEME)) return undefined;
+  if (!uri.startsWith(FILE_URI_SCHEME)) return undefined;
   let segments: string[];
   try {
-    segments = uri.slice(SCHEME.length).split('/').map(decodeURIComponent);
+    segments = uri.slice(FILE_URI_SCHEME.length).split('/').map(decodeURIComponent);
   } catch {
     return undefined;
   }

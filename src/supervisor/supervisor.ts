@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { rmSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freeMemoryBytes, type Config } from '../config.ts';
 import { FleetError, toFleetError } from '../errors.ts';
@@ -12,7 +13,7 @@ import { RETRY_AFTER_SECONDS } from './admission-queue.ts';
 import { BrowserSupply } from './browser-supply.ts';
 import { forwardCall, withNotices, type CallOptions } from './call-forwarding.ts';
 import { Recordings } from './recordings.ts';
-import { listFiles, parseFileUri, readLeaseFile, resourceLinks, type FileContents, type FileResource } from './lease-files.ts';
+import { FILE_URI_SCHEME, listFiles, parseFileUri, readLeaseFile, resourceLinks, type FileContents, type FileResource } from './lease-files.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { treesStats } from './process-stats.ts';
 import { Reaper } from './reaper.ts';
@@ -63,6 +64,8 @@ function newHandle(instance?: string): string {
 
 /** How long an ended session's calls in flight get to deliver their answers, ms. */
 const CALLS_SETTLE_MS = 5000;
+/** Where browser_open puts a storage state it copied from another of the caller's browsers. */
+const IMPORTED_STORAGE_STATE = 'imported-storage-state.json';
 
 /** Leases are recycled per tenant: a token fingerprint, or '' when the server has no tokens. */
 function tenantOf(owner: string | undefined): string {
@@ -370,7 +373,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const lease = await acquiring;
     let result: ToolResult;
     try {
-      result = await this.runOn(lease, call, options);
+      result = await this.runOn(lease, await this.importStorageState(call, owner, lease), options);
     } catch (error) {
       await this.endBrowser(lease, 'start-failed');
       throw error;
@@ -382,6 +385,25 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const text = `Browser opened. Its handle: \`${lease.handle}\`. Pass "browser": "${lease.handle}" to the other tools to act in it.` +
       (own ? ' It is also this session\'s own browser: calls without `browser` use it.' : '');
     return { ...result, content: [{ type: 'text', text: `### Browser\n${text}` }, ...result.content], structuredContent: { browser: lease.handle } };
+  }
+
+  /**
+   * browser_open's `storageState` given as the resource link of a file of another of the caller's
+   * browsers (browser_storage_state saved it there): copied into the new browser's directory,
+   * which is all its worker may read. Anything else is left for the worker to resolve.
+   */
+  private async importStorageState(call: ToolCall, owner: string | undefined, lease: BrowserLease): Promise<ToolCall> {
+    const uri = call.args.storageState;
+    if (typeof uri !== 'string' || !uri.startsWith(FILE_URI_SCHEME)) return call;
+    const named = parseFileUri(uri);
+    const source = named && this.handles.get(named.handle);
+    if (!named || !source || source.owner !== owner) {
+      throw new FleetError('BROWSER_NOT_FOUND', `Storage state ${uri.slice(0, 300)} not found: no such file, or its browser has ended. resources/list shows what there is.`);
+    }
+    const contents = await readLeaseFile(source.outputDir, named.file, uri);
+    if (!('text' in contents)) throw new FleetError('INVALID_ARGUMENTS', `Storage state ${uri.slice(0, 300)} is not a JSON file saved by browser_storage_state.`);
+    await writeFile(join(lease.outputDir, IMPORTED_STORAGE_STATE), contents.text, { mode: 0o600 });
+    return { ...call, args: { ...call.args, storageState: IMPORTED_STORAGE_STATE } };
   }
 
   /** The browsers a caller may address: a session's own and opened ones, or the owner's browsers opened without a session. */

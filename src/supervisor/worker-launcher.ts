@@ -1,7 +1,9 @@
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 import type { Config } from '../config.ts';
 import { FleetError, toFleetError } from '../errors.ts';
 import type { BrowserOptions, WorkerSettings } from '../ipc/protocol.ts';
+import { MOBILE_DEVICE } from '../browser/devices.ts';
 import { playwrightFfmpegDir } from '../browser/playwright-browsers-path.ts';
 import { BrowserEndpoints } from './endpoints.ts';
 import { WorkerHandle } from '../ipc/worker-handle.ts';
@@ -177,13 +179,20 @@ export class WorkerLauncher {
   /** What a worker writing to `outputDir` is told at start-up. */
   private settings(outputDir: string): WorkerSettings {
     const { config, executablePath } = this.options;
-    const [width, height] = config.viewportSize.split('x').map(Number);
+    const [width, height] = (config.viewportSize ?? '0x0').split('x').map(Number);
     const browser: BrowserOptions = {
       executablePath,
       headless: config.headless,
-      viewport: { width, height },
+      // Without --viewport-size, a device brings its own.
+      viewport: config.viewportSize || !(config.device || config.mobile) ? { width: width || 1280, height: height || 720 } : undefined,
       userAgent: config.userAgent,
       ignoreHttpsErrors: config.ignoreHttpsErrors,
+      device: config.mobile ? MOBILE_DEVICE : config.device,
+      storageState: config.storageState && resolve(config.storageState),
+      permissions: [...config.grantPermissions],
+      blockServiceWorkers: config.blockServiceWorkers,
+      initScripts: config.initScript.map((file) => resolve(file)),
+      proxy: config.proxyServer ? { server: config.proxyServer, bypass: config.proxyBypass } : undefined,
     };
     return {
       browser,
@@ -199,6 +208,14 @@ export class WorkerLauncher {
       blockedOrigins: [...config.blockedOrigins],
       blockPrivateNetworks: config.blockPrivateNetworks,
       record: config.record,
+      testIdAttribute: config.testIdAttribute,
+      consoleLevel: config.consoleLevel,
+      redactUrlParams: [...config.redactUrlParams],
+      secrets: { ...config.secretValues },
+      snapshotMode: config.snapshotMode,
+      imageResponses: config.imageResponses,
+      initPage: config.initPage.map((file) => resolve(file)),
+      clientBrowserOptions: [...config.clientBrowserOptions],
     };
   }
 }

@@ -22,8 +22,9 @@ function redactEndpoint(endpoint: string): string {
 /**
  * The settings this browser runs with, as a model may use them: what the browser is, the limits
  * and deadlines a call meets, where files go and which sites it may reach. Process internals
- * (the worker's TMPDIR, its warm-up flag) are left out; WorkerSettings holds no tokens, and the
- * one field that could carry one (an endpoint URL) is redacted.
+ * (the worker's TMPDIR, its warm-up flag) are left out; WorkerSettings holds no tokens, the
+ * fields that could carry credentials (endpoint and proxy URLs) are redacted, and of --secrets
+ * only the names are shown.
  */
 export function describeSettings(settings: WorkerSettings): Record<string, unknown> {
   const { browser } = settings;
@@ -34,9 +35,25 @@ export function describeSettings(settings: WorkerSettings): Record<string, unkno
       remoteEndpoint: settings.browserEndpoint ? redactEndpoint(settings.browserEndpoint) : undefined,
       headless: browser.headless,
       viewport: browser.viewport,
+      device: browser.device,
       userAgent: browser.userAgent,
       ignoreHttpsErrors: browser.ignoreHttpsErrors,
+      locale: browser.locale,
+      timezoneId: browser.timezoneId,
+      colorScheme: browser.colorScheme,
+      permissions: browser.permissions,
+      blockServiceWorkers: browser.blockServiceWorkers,
+      initScripts: browser.initScripts,
+      proxyServer: browser.proxy ? redactEndpoint(browser.proxy.server) : undefined,
+      proxyBypass: browser.proxy?.bypass,
     },
+    testIdAttribute: settings.testIdAttribute,
+    console: { level: settings.consoleLevel },
+    snapshot: { mode: settings.snapshotMode },
+    imageResponses: settings.imageResponses,
+    redactUrlParams: settings.redactUrlParams,
+    // Names only: a model types a secret's name, never its value.
+    secrets: Object.keys(settings.secrets),
     capabilities: settings.caps,
     outputDir: settings.outputDir,
     uploadRoot: settings.uploadRoot,

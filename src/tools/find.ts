@@ -59,19 +59,23 @@ const find = defineTool({
     text: z.string().optional().describe('Plain text to search for in the page snapshot (case-insensitive substring match). Provide either text or regex, not both.'),
     regex: z.string().optional().refine((v) => !v || isValidRegex(v), { message: 'Invalid regular expression' })
       .describe('Regular expression to search for in the page snapshot. Matching is case-sensitive by default; wrap the pattern in slashes to add flags, e.g. "/error/i" for case-insensitive. Provide either text or regex, not both.'),
+    maxResults: z.number().optional().describe('Most matches to return, the first ones in page order. Defaults to all of them.'),
     filename: z.string().optional().describe('Save results to this file in the session output directory instead of returning them.'),
   }),
   annotations: { readOnlyHint: true, destructiveHint: false, openWorldHint: true },
-  async handle(ctx, { text, regex, filename }, response) {
+  async handle(ctx, { text, regex, maxResults, filename }, response) {
     if (!text && !regex) throw new Error('Provide either "text" or "regex" to search for.');
     if (text && regex) throw new Error('Provide only one of "text" or "regex", not both.');
+    if (maxResults !== undefined && !(Number.isInteger(maxResults) && maxResults >= 1)) throw new Error('"maxResults" must be a whole number of at least 1.');
     const pattern = regex ? compileRegex(regex) : undefined;
     const query = pattern ? String(pattern) : `"${text}"`;
     const needle = text?.toLowerCase() ?? '';
     const lines = (await ctx.captureSnapshot({})).split('\n');
     const matches = lines.flatMap((line, index) => (pattern ? pattern.test(line) : line.toLowerCase().includes(needle)) ? [index] : []);
+    const shown = maxResults === undefined ? matches : matches.slice(0, maxResults);
+    const more = matches.length > shown.length ? ` (showing the first ${shown.length})` : '';
     const body = matches.length
-      ? `Found ${matches.length} ${matches.length === 1 ? 'match' : 'matches'} for ${query}:\n\n${snippets(lines, matches).join('\n\n----\n\n')}`
+      ? `Found ${matches.length} ${matches.length === 1 ? 'match' : 'matches'} for ${query}${more}:\n\n${snippets(lines, shown).join('\n\n----\n\n')}`
       : `No matches found for ${query}.`;
     await resultOrFile(ctx, response, 'Find results', body, filename);
   },

@@ -12,7 +12,7 @@ const fillForm = defineTool({
       target: targetField,
       name: z.string().describe('Human-readable field name'),
       type: z.enum(['textbox', 'checkbox', 'radio', 'combobox', 'slider']).describe('Type of the field'),
-      value: z.string().describe('Value to fill in the field. If the field is a checkbox, the value should be `true` or `false`. If the field is a combobox, the value should be the text of the option.'),
+      value: z.string().describe('Value to fill in the field. If the field is a checkbox, the value should be `true` or `false`. If the field is a combobox, the value should be the text of the option. For a textbox, the name of a secret the server holds (--secrets) fills in its value, which results never show.'),
     })).describe('Fields to fill in'),
   }),
   annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: true },
@@ -23,8 +23,9 @@ const fillForm = defineTool({
       for (const { field, locator } of located) {
         const code = `await page.${locatorCode(field.target)}`;
         if (field.type === 'textbox' || field.type === 'slider') {
-          await locator.fill(field.value);
-          response.addCode(`${code}.fill(${JSON.stringify(field.value)});`);
+          const secret = ctx.secret(field.value);
+          await locator.fill(secret.value);
+          response.addCode(`${code}.fill(${secret.code});`);
         } else if (field.type === 'checkbox' || field.type === 'radio') {
           await locator.setChecked(field.value === 'true');
           response.addCode(`${code}.setChecked(${field.value === 'true'});`);

@@ -26,19 +26,20 @@ const type = defineTool({
   input: z.object({
     element: elementField,
     target: targetField,
-    text: z.string().describe('Text to type into the element'),
+    text: z.string().describe('Text to type into the element. To type a secret the server holds (--secrets), give its name: the page gets its value, and results never show it.'),
     submit: z.boolean().optional().describe('Whether to submit entered text (press Enter after)'),
     slowly: z.boolean().optional().describe('Whether to type one character at a time. Useful for triggering key handlers in the page. By default entire text is filled in at once.'),
   }),
   annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: true },
   async handle(ctx, { target, text, submit, slowly }, response) {
     const locator = await ctx.resolveTarget(target);
+    const secret = ctx.secret(text);
     await ctx.settleAfter(async () => {
-      if (slowly) await locator.pressSequentially(text);
-      else await locator.fill(text);
+      if (slowly) await locator.pressSequentially(secret.value);
+      else await locator.fill(secret.value);
       if (submit) await locator.press('Enter');
     });
-    response.addCode(`await page.${locatorCode(target)}.${slowly ? 'pressSequentially' : 'fill'}(${JSON.stringify(text)});`);
+    response.addCode(`await page.${locatorCode(target)}.${slowly ? 'pressSequentially' : 'fill'}(${secret.code});`);
     if (submit) response.addCode(`await page.${locatorCode(target)}.press('Enter');`);
     response.setIncludeSnapshot();
   },

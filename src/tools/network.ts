@@ -44,6 +44,7 @@ const requests = defineTool({
     static: z.boolean().default(false).describe('Whether to include successful static resources like images, fonts, scripts, etc. Defaults to false.'),
     filter: z.string().optional().refine((v) => !v || isRegex(v), { message: 'Invalid regular expression' })
       .describe('Only return requests whose URL matches this regexp (e.g. "/api/.*user").'),
+    all: z.boolean().optional().describe('Return all network requests since the tab opened, not just since the last navigation. Defaults to false.'),
     filename: z.string().optional().describe('File name to save the network requests to, in the session output directory. If not provided, requests are returned as text.'),
   }),
   annotations: { readOnlyHint: true, destructiveHint: false, openWorldHint: true },
@@ -52,7 +53,7 @@ const requests = defineTool({
     const filter = args.filter ? new RegExp(args.filter) : undefined;
     const lines: string[] = [];
     let hidden = 0;
-    for (const { index, request } of ctx.requests(page)) {
+    for (const { index, request } of ctx.requests(page, { all: args.all })) {
       if (!args.static && isStaticSuccess(request)) {
         hidden++;
         continue;

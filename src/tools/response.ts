@@ -41,6 +41,8 @@ export class Response {
   private errorText?: string;
   /** Whether a fresh snapshot of the page is attached after the tool ran. */
   includeSnapshot = false;
+  /** The snapshot is what the client asked for (browser_snapshot), so --snapshot-mode none keeps it. */
+  explicitSnapshot = false;
   /** Options for that snapshot (set by browser_snapshot). */
   snapshotOptions: { target?: string; depth?: number; boxes?: boolean } = {};
   /** Whether the tab list is printed even with one tab. */
@@ -69,12 +71,21 @@ export class Response {
     this.snapshotOptions = options;
   }
 
+  /** The snapshot is the answer itself (browser_snapshot): attached whatever --snapshot-mode says. */
+  setExplicitSnapshot(options: { target?: string; depth?: number; boxes?: boolean } = {}): void {
+    this.setIncludeSnapshot(options);
+    this.explicitSnapshot = true;
+  }
+
   get isError(): boolean {
     return this.errorText !== undefined;
   }
 
-  /** Renders the one MCP result of the call. */
-  serialize(state: RenderState = {}): ToolResult {
+  /**
+   * Renders the one MCP result of the call. `images` (--image-responses): `omit` sends none,
+   * `only` sends a result that has images as the images alone (errors keep their text).
+   */
+  serialize(state: RenderState = {}, images: 'allow' | 'omit' | 'only' = 'allow'): ToolResult {
     const sections: string[] = [];
     const add = (title: string, body: string) => sections.push(`### ${title}\n${body}`);
     if (this.errorText !== undefined) add('Error', this.errorText);
@@ -89,8 +100,9 @@ export class Response {
     if (state.newConsole?.length) add('New console messages', state.newConsole.map((l) => `- ${l}`).join('\n'));
     if (state.downloads?.length) add('Downloads', state.downloads.map((line) => `- ${line}`).join('\n'));
     if (state.snapshot !== undefined) add('Snapshot', ['```yaml', state.snapshot, '```'].join('\n'));
-    const content: ContentBlock[] = [{ type: 'text', text: sections.join('\n\n') || '### Result\nDone' }];
-    for (const image of this.images) content.push({ type: 'image', ...image });
+    const imageBlocks: ContentBlock[] = images === 'omit' ? [] : this.images.map((image) => ({ type: 'image', ...image }));
+    const text: ContentBlock = { type: 'text', text: sections.join('\n\n') || '### Result\nDone' };
+    const content = images === 'only' && imageBlocks.length > 0 && this.errorText === undefined ? imageBlocks : [text, ...imageBlocks];
     const files = state.files?.length ? { files: state.files } : {};
     return this.errorText !== undefined ? { content, isError: true, ...files } : { content, ...files };
   }

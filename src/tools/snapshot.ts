@@ -24,7 +24,7 @@ const snapshot = defineTool({
       return;
     }
     await ctx.currentPage();
-    response.setIncludeSnapshot({ target, depth, boxes });
+    response.setExplicitSnapshot({ target, depth, boxes });
   },
 });
 

@@ -49,6 +49,19 @@ export interface SettleOptions {
   closesDialog?: boolean;
 }
 
+/** What browser_open may choose for its browser (each allowed by --client-browser-options). */
+export interface BrowserChoices {
+  headless?: boolean;
+  width?: number;
+  height?: number;
+  device?: string;
+  locale?: string;
+  timezoneId?: string;
+  colorScheme?: 'light' | 'dark' | 'no-preference';
+  /** An absolute path, already confined to the files the browser may read. */
+  storageState?: string;
+}
+
 /** What a tool handler can reach in the worker. Implemented by workers/tool-runner.ts. */
 export interface ToolContext {
   readonly settings: WorkerSettings;
@@ -66,12 +79,19 @@ export interface ToolContext {
   settleAfter(action: () => Promise<unknown>, options?: SettleOptions): Promise<void>;
   /** Closes the browser; the next tool that needs a page launches a new one. */
   closeBrowser(): Promise<void>;
-  /** Closes the browser and launches it again with these options (browser_open). */
-  reopenBrowser(options: { headless?: boolean; width?: number; height?: number }): Promise<void>;
+  /** Opens a fresh context with these options, relaunching the browser when headless changes (browser_open). */
+  reopenBrowser(options: BrowserChoices): Promise<void>;
+  /** The viewport of the selected tab (a device's, when one is emulated). */
+  viewport(): { width: number; height: number };
+  /** What the page gets for `text`: a --secrets value when `text` is a secret's name, and the code line to show for it. */
+  secret(text: string): { value: string; code: string };
   /** Every open tab, in the order they were opened. */
   tabs(): Page[];
-  /** Opens a tab and selects it; a PAGE_LIMIT error past --max-pages. */
-  newTab(): Promise<Page>;
+  /**
+   * Opens a tab and selects it; a PAGE_LIMIT error past --max-pages. In `isolatedContext`, a
+   * named context of its own (cookies and storage shared only by tabs of the same name).
+   */
+  newTab(isolatedContext?: string): Promise<Page>;
   /** Selects tab `index` (0-based). */
   selectTab(index: number): Promise<Page>;
   /** Closes tab `index`, or the selected one; returns its URL. */
@@ -82,8 +102,8 @@ export interface ToolContext {
   clearModalState(state: ModalState): void;
   /** Console messages of `page` since its last navigation, or since it opened with `all`. */
   consoleMessages(page: Page, options?: { all?: boolean }): ConsoleEntry[];
-  /** Requests of `page` since its last navigation. */
-  requests(page: Page): RequestEntry[];
+  /** Requests of `page` since its last navigation, or since it opened with `all`. */
+  requests(page: Page, options?: { all?: boolean }): RequestEntry[];
   /** Request number `index` of `page`, if still recorded. */
   request(page: Page, index: number): RequestEntry | undefined;
   /** The aria snapshot of the selected tab, or of one element, not truncated. */

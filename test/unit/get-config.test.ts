@@ -4,7 +4,10 @@ import type { WorkerSettings } from '../../src/ipc/protocol.ts';
 import { describeSettings } from '../../src/tools/config-tool.ts';
 
 const settings: WorkerSettings = {
-  browser: { executablePath: '/usr/bin/chromium', headless: true, viewport: { width: 800, height: 600 }, ignoreHttpsErrors: false },
+  browser: {
+    executablePath: '/usr/bin/chromium', headless: true, viewport: { width: 800, height: 600 }, ignoreHttpsErrors: false,
+    permissions: [], blockServiceWorkers: false, initScripts: [], proxy: { server: 'http://proxyuser:proxypass@proxy.test:3128' },
+  },
   outputDir: '/tmp/out',
   timeoutAction: 5000,
   timeoutNavigation: 60000,
@@ -18,6 +21,14 @@ const settings: WorkerSettings = {
   record: 'off',
   warmUp: true,
   tempDir: '/tmp/worker-tmp',
+  testIdAttribute: 'data-testid',
+  consoleLevel: 'info',
+  redactUrlParams: [],
+  secrets: { API_PASSWORD: 'hunter2-value' },
+  snapshotMode: 'full',
+  imageResponses: 'allow',
+  initPage: [],
+  clientBrowserOptions: [],
 };
 
 describe('browser_get_config', () => {
@@ -26,6 +37,8 @@ describe('browser_get_config', () => {
     assert.deepEqual((shown.browser as Record<string, unknown>).viewport, { width: 800, height: 600 });
     const text = JSON.stringify(shown);
     assert.doesNotMatch(text, /worker-tmp|warmUp/);
+    assert.doesNotMatch(text, /hunter2-value|proxypass|proxyuser/, 'no secret value and no proxy credentials');
+    assert.deepEqual(shown.secrets, ['API_PASSWORD'], 'the names a model may type');
   });
 
   test('shows a browser endpoint without its user info or query, where tokens go', () => {

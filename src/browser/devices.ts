@@ -1,0 +1,28 @@
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+
+/** The device --mobile emulates: @playwright/mcp's generic mobile device for Chromium. */
+export const MOBILE_DEVICE = 'Pixel 10';
+
+let names: string[] | undefined;
+
+/**
+ * The names in Playwright's device list. The front never loads Playwright (a test holds it to
+ * that), so a short child process reads the list; only a server started with --device pays it.
+ */
+export function deviceNames(): string[] {
+  if (names) return names;
+  const playwright = createRequire(import.meta.url).resolve('playwright-core');
+  const child = spawnSync(process.execPath, ['-e', `process.stdout.write(JSON.stringify(Object.keys(require(${JSON.stringify(playwright)}).devices)))`], { encoding: 'utf8', timeout: 30_000 });
+  if (child.status !== 0) throw new Error(`could not read Playwright's device list: ${child.stderr || child.error?.message || `exit ${child.status}`}`);
+  names = JSON.parse(child.stdout) as string[];
+  return names;
+}
+
+/** Why `name` is not a device of `known`, with the closest names, or undefined when it is one. */
+export function unknownDevice(name: string, known: readonly string[]): string | undefined {
+  if (known.includes(name)) return undefined;
+  const words = name.toLowerCase().split(/\s+/).filter(Boolean);
+  const close = known.filter((candidate) => !/landscape/.test(candidate) && words.some((word) => candidate.toLowerCase().includes(word))).slice(0, 8);
+  return `unknown device "${name}"${close.length ? `; close names: ${close.map((n) => `"${n}"`).join(', ')}` : ''} (Playwright's list, e.g. "iPhone 15", "Pixel 7", "Galaxy S24")`;
+}
