@@ -216,3 +216,45 @@ test('docs/configuration.md lists every option with the default --help shows', (
     assert.ok(row.includes(shown.replace(/; \d+ here$/, '').replace(/\|/g, '\\|')), `${option.long}: the row shows "${shown}"`);
   }
 });
+
+describe('@playwright/mcp 1.65 browser options', () => {
+  test('are read from flags, environment and file under the anchor\'s names', () => {
+    const secrets = join(dir, 'secrets.env');
+    writeFileSync(secrets, '# login\nUSER_PASSWORD="pa ss"\nAPI_KEY=k-123\nBLANK=\n');
+    const config = loadConfig(['--device', 'iPhone 15', '--grant-permissions', 'geolocation,clipboard-read', '--secrets', secrets,
+      '--snapshot-mode', 'none', '--redact-url-params', 'token', '--redact-url-params', 'code'], {
+      BROWSER_FLEET_CONSOLE_LEVEL: 'warning', BROWSER_FLEET_IMAGE_RESPONSES: 'omit', BROWSER_FLEET_BLOCK_SERVICE_WORKERS: 'true',
+      BROWSER_FLEET_PROXY_SERVER: 'proxy.internal:3128', BROWSER_FLEET_PROXY_BYPASS: '.internal,localhost',
+    });
+    assert.equal(config.device, 'iPhone 15');
+    assert.deepEqual(config.grantPermissions, ['geolocation', 'clipboard-read']);
+    assert.deepEqual(config.secretValues, { USER_PASSWORD: 'pa ss', API_KEY: 'k-123' }, 'an empty value would match everywhere: left out');
+    assert.deepEqual([config.snapshotMode, config.consoleLevel, config.imageResponses, config.blockServiceWorkers], ['none', 'warning', 'omit', true]);
+    assert.deepEqual(config.redactUrlParams, ['token', 'code']);
+    assert.equal(config.proxyServer, 'http://proxy.internal:3128', 'a bare host:port is HTTP, as in Playwright');
+    assert.equal(config.proxyBypass, '.internal,localhost');
+    assert.equal(config.viewportSize, undefined, 'no viewport given: the device brings its own');
+    assert.equal(config.testIdAttribute, 'data-testid');
+    assert.deepEqual(config.clientBrowserOptions, ['headless', 'viewport', 'device', 'locale', 'timezone', 'color-scheme', 'storage-state']);
+  });
+
+  test('refuse what cannot work, naming the option', () => {
+    assert.match(configError(() => loadConfig(['--device', 'Pixel 7', '--mobile'], {})), /--mobile cannot be combined with --device/);
+    const page = join(dir, 'init-page.ts');
+    writeFileSync(page, 'export default async () => {};\n');
+    assert.match(configError(() => loadConfig(['--init-page', page], {})), /--init-page .* needs --caps unsafe-code/);
+    assert.equal(loadConfig(['--init-page', page, '--caps', 'unsafe-code'], {}).initPage[0], page);
+    assert.match(configError(() => loadConfig(['--storage-state', join(dir, 'missing.json')], {})), /--storage-state \(from the command line\): no such file/);
+    assert.match(configError(() => loadConfig(['--init-script', dir], {})), /--init-script .*no such file/, 'a directory is not a script');
+    assert.match(configError(() => loadConfig(['--snapshot-mode', 'partial'], {})), /--snapshot-mode/);
+    assert.match(configError(() => loadConfig(['--image-responses', 'sometimes'], {})), /--image-responses/);
+    assert.match(configError(() => loadConfig(['--console-level', 'verbose'], {})), /--console-level/);
+    assert.match(configError(() => loadConfig(['--proxy-server', 'ftp://proxy:21'], {})), /--proxy-server .*must look like/);
+    assert.match(configError(() => loadConfig(['--proxy-server', 'socks4://proxy:1080', '--block-private-networks'], {})), /socks4:\/\/ proxy cannot be chained/);
+    assert.equal(loadConfig(['--proxy-server', 'socks4://proxy:1080'], {}).proxyServer, 'socks4://proxy:1080', 'unfiltered, Chromium takes socks4 itself');
+    assert.match(configError(() => loadConfig(['--test-id-attribute', 'data qa'], {})), /--test-id-attribute .*attribute name/);
+    assert.match(configError(() => loadConfig(['--client-browser-options', 'none,device'], {})), /"none" cannot be combined/);
+    assert.deepEqual(loadConfig(['--client-browser-options', 'none'], {}).clientBrowserOptions, []);
+    assert.match(configError(() => loadConfig(['--client-browser-options', 'proxy'], {})), /--client-browser-options/);
+  });
+});
