@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
-import { deviceNames, unknownDevice } from './browser/devices.ts';
+import { unknownDevice } from './browser/device-names.ts';
+import { deviceNames } from './browser/devices.ts';
 import { findBrowser } from './browser/find-browser.ts';
 import { ConfigError, type Config } from './config.ts';
 import { createApp, type SessionRoutes } from './front/app.ts';

@@ -1,10 +1,9 @@
 import { copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { chromium, devices, selectors, type Browser, type BrowserContext, type BrowserContextOptions, type Locator, type Page, type Video } from 'playwright-core';
 import { findBrowser } from '../src/browser/find-browser.ts';
-import { unknownDevice } from '../src/browser/devices.ts';
+import { unknownDevice } from '../src/browser/device-names.ts';
 import type { BrowserOptions, PageLog, WorkerSettings, WorkerStatus } from '../src/ipc/protocol.ts';
 import { parentMap } from '../src/supervisor/process-stats.ts';
 import { redactor } from '../src/tools/redact.ts';
@@ -83,12 +82,13 @@ export function contextOptionsOf(options: BrowserOptions): BrowserContextOptions
 async function runInitPages(page: Page, modules: string[]): Promise<void> {
   if (modules.length === 0) return;
   // tsx loads TypeScript (and JavaScript) on demand; only servers with --init-page pay for it.
-  const { tsImport } = await import('tsx/esm/api');
+  // Its CommonJS API, through `require` in the CommonJS worker bundle: a dynamic import() there
+  // has no loader to call (and tsx's ES module API cannot be required). Run as source, import().
+  const { require: load } = typeof require === 'function' ? require('tsx/cjs/api') as typeof import('tsx/cjs/api') : await import('tsx/cjs/api');
   for (const file of modules) {
     try {
-      const url = pathToFileURL(file).href;
-      const loaded = await tsImport(url, url) as { default?: unknown };
-      const run = typeof loaded.default === 'function' ? loaded.default : (loaded.default as { default?: unknown } | undefined)?.default;
+      const loaded = load(file, file) as { default?: unknown };
+      const run = typeof loaded.default === 'function' ? loaded.default : typeof loaded === 'function' ? loaded : undefined;
       if (typeof run !== 'function') throw new Error('its default export is not a function');
       await (run as (arg: { page: Page }) => unknown)({ page });
     } catch (error) {

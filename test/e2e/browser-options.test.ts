@@ -334,6 +334,24 @@ describe('--client-browser-options and --device', () => {
     await assert.rejects(startTestServer({ device: 'Nokia 3310 Deluxe' }), /--device: unknown device "Nokia 3310 Deluxe"/);
   });
 
+  test('--mobile emulates a generic mobile device (Pixel 10), unless a viewport is given', async () => {
+    const pages = await startPageServer();
+    pages.route('/plain', `<!doctype html>${MOBILE_META}<title>Plain</title>`);
+    const server = await startTestServer({ mobile: true, viewportSize: '500x700' });
+    const client = await connectClient(server.url);
+    try {
+      await ok(client, 'browser_navigate', { url: `${pages.url}/plain` });
+      const facts = await evaluate(client, '() => ({ ua: navigator.userAgent, width: innerWidth, touch: navigator.maxTouchPoints > 0 })') as { ua: string; width: number; touch: boolean };
+      assert.match(facts.ua, /Pixel 10/);
+      assert.equal(facts.touch, true);
+      assert.equal(facts.width, 500, '--viewport-size wins over the device\'s');
+    } finally {
+      await client.close();
+      await server.close();
+      await pages.close();
+    }
+  });
+
   test('--init-page runs its TypeScript on every new tab (with --caps unsafe-code)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bf-init-page-'));
     const file = join(dir, 'init-page.ts');
