@@ -78,6 +78,39 @@ export function contextOptionsOf(options: BrowserOptions): BrowserContextOptions
   };
 }
 
+/** Longest wait for the pause that enables the debugger, ms. */
+const DEBUGGER_ENABLE_MS = 2000;
+
+/**
+ * Makes `page.pause()` in browser_run_code_unsafe code pause, for browser_resume to resume.
+ * Playwright's debugger pauses there only once it is enabled, which it does by itself for headed
+ * browsers and under Playwright Test only; a pause of its own (requested, hit by a throwaway
+ * action on the blank page, resumed at once) enables it, and nothing else pauses afterwards.
+ */
+async function enableDebugger(context: BrowserContext, page: Page): Promise<void> {
+  const debug = context.debugger;
+  if (debug.pausedDetails()) return;
+  let timer: NodeJS.Timeout | undefined;
+  const paused = new Promise<void>((resolve) => {
+    const changed = () => {
+      if (!debug.pausedDetails()) return;
+      debug.off('pausedstatechanged', changed);
+      resolve();
+    };
+    debug.on('pausedstatechanged', changed);
+    timer = setTimeout(() => {
+      debug.off('pausedstatechanged', changed);
+      resolve();
+    }, DEBUGGER_ENABLE_MS);
+  });
+  await debug.requestPause();
+  const action = page.setContent('').catch(() => {});
+  await paused;
+  clearTimeout(timer);
+  if (debug.pausedDetails()) await debug.resume();
+  await action;
+}
+
 /** Runs every --init-page module (its default export, given `{ page }`) on a new page. */
 async function runInitPages(page: Page, modules: string[]): Promise<void> {
   if (modules.length === 0) return;
@@ -244,7 +277,9 @@ export class BrowserSession {
     const context = await this.newConfiguredContext(browser, egress, true);
     this.context = context;
     this.videos = [];
-    this.current = await this.ready(await context.newPage());
+    const page = await context.newPage();
+    if (this.settings.caps.includes('devtools') && this.settings.caps.includes('unsafe-code')) await enableDebugger(context, page);
+    this.current = await this.ready(page);
   }
 
   /**

@@ -17,7 +17,6 @@ const optional = reference.filter((tool) => tool.capability !== 'core');
 
 /** Reference tools we do not have, and why they cannot work in this server. */
 const SKIPPED_TOOLS: Record<string, string> = {
-  browser_resume: 'resumes a Playwright Test script paused in its debugger (`--debug`); an MCP server runs no test script, so nothing is ever paused',
   browser_annotate: 'opens the Playwright Dashboard desktop app for a person at the machine to draw on the page; a headless server has no such person, and it spawns a detached process that would outlive its worker',
 };
 
