@@ -13,15 +13,18 @@ export interface CallScope {
   signal: AbortSignal;
   deadline: number;
   progress: ToolContext['progress'];
+  /** Shows the page to a person at the dashboard and waits for their boxes (browser_annotate). */
+  annotate: ToolContext['awaitAnnotations'];
 }
 
 /** What a tool handler reaches during one call: the session, the call's signal, deadline and progress. */
 export function createToolContext(session: BrowserSession, scope: CallScope): ToolContext {
-  const { signal, deadline, progress } = scope;
+  const { signal, deadline, progress, annotate } = scope;
   return {
     settings: session.settings,
     signal,
     progress,
+    awaitAnnotations: annotate,
     currentPage: () => session.currentPage(),
     currentPageOrUndefined: () => session.currentPageOrUndefined(),
     resolveTarget: (target) => session.resolveTarget(target),

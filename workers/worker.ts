@@ -7,6 +7,7 @@ import {
   type EventMessage, type EventName, type Events, type FromWorker, type Methods, type PageLog, type RequestMessage, type WorkerSettings,
 } from '../src/ipc/protocol.ts';
 import { redactDeep } from '../src/tools/redact.ts';
+import { Annotations } from './annotations.ts';
 import { BrowserSession } from './browser-session.ts';
 import { closeStuckTabs, describeStuck } from './stuck-page.ts';
 import { runTool } from './tool-runner.ts';
@@ -19,6 +20,8 @@ const send = (message: FromWorker) => {
 const emit = <E extends EventName>(name: E, data: Events[E]) => send({ type: 'event', name, data } as EventMessage);
 
 let session: BrowserSession | undefined;
+/** browser_annotate's requests waiting for a person at the dashboard. */
+const annotations = new Annotations((name, data) => emit(name, data));
 const running = new Map<number, AbortController>();
 
 /** Most page log events sent per second; past it they are counted, and the count is sent once the second is over. */
@@ -127,7 +130,9 @@ async function run(message: RequestMessage, signal: AbortSignal): Promise<unknow
   switch (message.method) {
     case 'tool.call': {
       const progress = (done: number, total: number | undefined, text: string) => emit('call.progress', { requestId: message.id, progress: done, total, message: text });
-      return runTool(session!, message.params as Methods['tool.call']['params'], { signal, deadline: message.deadline, progress });
+      return runTool(session!, message.params as Methods['tool.call']['params'], {
+        signal, deadline: message.deadline, progress, annotate: (request) => annotations.request(request, signal),
+      });
     }
     case 'status': return session!.status();
     case 'lease.finish': {
@@ -136,6 +141,7 @@ async function run(message: RequestMessage, signal: AbortSignal): Promise<unknow
     }
     case 'thumbnail': return session!.thumbnail((message.params as Methods['thumbnail']['params']).quality);
     case 'ping': return { at: Date.now() };
+    case 'annotation.submit': return annotations.submit(message.params as Methods['annotation.submit']['params']);
     case 'lease.bind': {
       const { outputDir } = message.params as Methods['lease.bind']['params'];
       mkdirSync(outputDir, { recursive: true, mode: 0o700 });

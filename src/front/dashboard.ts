@@ -4,12 +4,14 @@ import type { Context, Hono } from 'hono';
 import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
 import { html } from 'hono/html';
 import { streamSSE } from 'hono/streaming';
+import { z } from 'zod';
 import { matchToken, tokenDigests } from '../security/tokens.ts';
 import type { AppDeps, AppEnv } from './app.ts';
 import { downloadRecording } from './admin-routes.ts';
 import { isDashboardPath } from './guards.ts';
 
-// The operator's page: capacity and one live row per browser, each with a thumbnail and End.
+// The operator's page: capacity and one live row per browser, each with a thumbnail and End, and
+// Annotate when a browser_annotate call waits for a person to mark up its page.
 // A browser cannot send a bearer header on navigation, so an admin token is exchanged once, on a
 // sign-in form, for an HttpOnly, SameSite=Strict cookie naming a dashboard session held here.
 
@@ -58,9 +60,35 @@ const DASHBOARD_PAGE = page('browser-fleet', html`<header><h1>browser-fleet</h1>
 <table id="browsers"><thead><tr><th>Page</th><th>Session</th><th>Client</th><th>Token</th><th>Age</th><th>Idle</th><th>Tool</th><th>URL and title</th><th>Tabs</th><th>Memory (RSS)</th><th></th></tr></thead>
 <tbody></tbody></table>
 <p id="empty">No browser is in use.</p>
+<section id="annotator" hidden aria-label="Annotate a page">
+<h2>Annotate <span id="annotator-page"></span></h2>
+<p>Drag on the page to draw a box, then write what the agent should know about it.</p>
+<div id="annotator-canvas"><img id="annotator-image" alt="the page to annotate" draggable="false"></div>
+<ol id="annotator-notes"></ol>
+<button type="button" id="annotator-send">Send to the agent</button> <button type="button" id="annotator-cancel">Cancel the request</button>
+</section>
 <h2>Recent recordings</h2>
 <ul id="recordings"></ul>
 <script src="/dashboard/app.js"></script>`);
+
+/** Most boxes one answer may hold, and the longest note. */
+const MAX_ANNOTATIONS = 50;
+const MAX_NOTE = 2000;
+
+/** A person's answer from the dashboard: boxes inside the `width` x `height` screenshot with their notes, or a cancel. */
+function annotationAnswer(width: number, height: number) {
+  const box = z.object({
+    x: z.number().min(0).max(width),
+    y: z.number().min(0).max(height),
+    width: z.number().positive().max(width),
+    height: z.number().positive().max(height),
+    text: z.string().max(MAX_NOTE),
+  }).strict().refine((b) => b.x + b.width <= width + 1 && b.y + b.height <= height + 1, 'a box must lie inside the screenshot');
+  return z.union([
+    z.object({ annotations: z.array(box).max(MAX_ANNOTATIONS) }).strict(),
+    z.object({ cancelled: z.literal(true) }).strict(),
+  ]);
+}
 
 /** Dashboard sign-ins: random ids in cookies, never the token itself. */
 class SignIns {
@@ -161,6 +189,31 @@ export function installDashboard(app: Hono<AppEnv>, deps: AppDeps): void {
   app.get('/dashboard/recordings/:id/:kind{trace|video}', function recording(c) {
     if (!signedIn(c)) return c.body(null, 401);
     return downloadRecording(deps, c.req.param('id'), c.req.param('kind') as 'trace' | 'video', undefined) ?? c.body(null, 404);
+  });
+
+  app.get('/dashboard/browsers/:id/annotation', function annotationRequest(c) {
+    if (!signedIn(c)) return c.json({ error: 'sign in at /dashboard' }, 401);
+    const request = deps.supervisor.annotationRequest(c.req.param('id'));
+    if (!request) return c.json({ error: 'no browser_annotate call waits in this browser' }, 404);
+    const { url, title, width, height, since } = request;
+    return c.json({ url, title, width, height, since });
+  });
+
+  app.get('/dashboard/browsers/:id/annotation.png', function annotationImage(c) {
+    if (!signedIn(c)) return c.body(null, 401);
+    const request = deps.supervisor.annotationRequest(c.req.param('id'));
+    return request ? c.body(new Uint8Array(Buffer.from(request.data, 'base64')), 200, { 'Content-Type': 'image/png' }) : c.body(null, 404);
+  });
+
+  app.post('/dashboard/browsers/:id/annotation', async function submitAnnotation(c) {
+    if (!signedIn(c)) return c.json({ error: 'sign in at /dashboard' }, 401);
+    const id = c.req.param('id');
+    const request = deps.supervisor.annotationRequest(id);
+    if (!request) return c.json({ error: 'no browser_annotate call waits in this browser' }, 404);
+    const parsed = annotationAnswer(request.width, request.height).safeParse(await c.req.json().catch(() => undefined));
+    if (!parsed.success) return c.json({ error: `bad annotations: ${parsed.error.issues[0]?.message ?? 'invalid'}` }, 400);
+    const accepted = await deps.supervisor.submitAnnotation(id, parsed.data);
+    return accepted ? c.json({ accepted }) : c.json({ error: 'the browser_annotate call ended before the answer came' }, 409);
   });
 
   app.post('/dashboard/browsers/:id/end', async function endBrowser(c) {

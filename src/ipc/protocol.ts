@@ -124,6 +124,8 @@ export interface Methods {
    */
   'lease.reset': { params: { outputDir: string }; result: { outputDir: string } };
   shutdown: { params: Record<string, never>; result: { closed: true } };
+  /** A person's answer to the annotation request `id` (browser_annotate), from the dashboard: boxes with notes, or a cancel. */
+  'annotation.submit': { params: { id: string; annotations?: Annotation[]; cancelled?: boolean }; result: { accepted: boolean } };
 }
 
 export type Method = keyof Methods;
@@ -142,6 +144,19 @@ export interface Events {
   'call.progress': { requestId: number; progress: number; total?: number; message: string };
   /** A console error, an uncaught page error or a crashed tab: the client may want to hear of it (notifications/message). */
   'page.log': PageLog;
+  /** browser_annotate waits for a person: the page as a PNG screenshot (Base64 `data`, CSS pixels) to draw on. */
+  'annotation.requested': { id: string; url: string; title: string; width: number; height: number; data: string };
+  /** Annotation request `id` is over (answered, cancelled, or its call ended). */
+  'annotation.ended': { id: string };
+}
+
+/** A box a person drew on the page's screenshot, in CSS pixels of the viewport, and what they wrote for it. */
+export interface Annotation {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  text: string;
 }
 
 /** A page problem worth telling the client as a log message. */

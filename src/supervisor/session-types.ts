@@ -1,4 +1,4 @@
-import type { PageLog, WorkerStatus } from '../ipc/protocol.ts';
+import type { Events, PageLog, WorkerStatus } from '../ipc/protocol.ts';
 import type { WorkerHandle } from '../ipc/worker-handle.ts';
 
 /** Why an MCP session ended; reported in logs and to listeners. */
@@ -48,6 +48,8 @@ export interface BrowserLease {
   endReason?: BrowserEndReason;
   /** The tool running in it now (the latest, when several are), for the dashboard. */
   tool?: string;
+  /** A browser_annotate call waiting for a person at the dashboard: the page to draw on. */
+  annotation?: Events['annotation.requested'] & { since: number };
 }
 
 /** One MCP session: the client's conversation. Cheap; it holds a browser only once a call needs one. */
@@ -120,6 +122,8 @@ export interface DashboardRow {
   pages: number;
   /** Resident memory of its worker and browser, bytes. */
   rssBytes: number;
+  /** A browser_annotate call waits for a person: since when (epoch ms), or null. */
+  annotationSince: number | null;
 }
 
 /** What the dashboard shows: capacity, and one row per browser held by a client. */

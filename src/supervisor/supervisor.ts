@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freeMemoryBytes, type Config } from '../config.ts';
 import { FleetError, toFleetError } from '../errors.ts';
-import type { PageLog, ToolResult } from '../ipc/protocol.ts';
+import type { Annotation, Events, PageLog, ToolResult } from '../ipc/protocol.ts';
 import type { WorkerHandle } from '../ipc/worker-handle.ts';
 import type { WorkerProgram } from '../ipc/worker-program.ts';
 import type { Logger } from '../log.ts';
@@ -141,6 +141,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       blocker: () => (this.shuttingDown ? 'the server is shutting down' : undefined),
       freshWorker: (lease) => this.supply.replacement(tenantOf(lease.owner), lease.outputDir, this.leaseLog(lease)),
       adopt: (lease, worker) => {
+        // A browser_annotate call of the old worker ended with it.
+        lease.annotation = undefined;
         worker.uses++;
         this.watch(lease, worker);
       },
@@ -553,6 +555,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       } else if (event.name === 'notice') {
         lease.notices.push((event.data as { text: string }).text);
         lease.tainted ??= 'a tab hung and had to be closed';
+      } else if (event.name === 'annotation.requested') {
+        lease.annotation = { ...(event.data as Events['annotation.requested']), since: Date.now() };
+        log.info({ url: lease.annotation.url }, 'browser_annotate waits for a person at the dashboard');
+      } else if (event.name === 'annotation.ended') {
+        if (lease.annotation?.id === (event.data as Events['annotation.ended']).id) lease.annotation = undefined;
       } else {
         log.info({ worker: event.data }, 'worker event');
       }
@@ -763,6 +770,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         title: status.title,
         pages: status.pages,
         rssBytes: stats.get(lease.worker.pid)?.rssBytes ?? 0,
+        annotationSince: lease.annotation?.since ?? null,
       };
     }));
     const counts = this.supply.counts();
@@ -778,6 +786,24 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (!lease) return undefined;
     const { jpeg } = await lease.worker.request('thumbnail', { quality: 50 }, { timeoutMs: 3000 }).catch(() => ({ jpeg: undefined }));
     return jpeg ? Buffer.from(jpeg, 'base64') : undefined;
+  }
+
+  /** The page browser `id`'s browser_annotate call waits to have annotated, or undefined. */
+  annotationRequest(id: string): BrowserLease['annotation'] {
+    return this.leases.get(id)?.annotation;
+  }
+
+  /**
+   * A person's answer to browser `id`'s browser_annotate call (from the dashboard): their boxes,
+   * or a cancel. False when no call waits any more (it ended, or another answer came first).
+   */
+  async submitAnnotation(id: string, answer: { annotations: Annotation[] } | { cancelled: true }): Promise<boolean> {
+    const lease = this.leases.get(id);
+    const request = lease?.annotation;
+    if (!lease || !request) return false;
+    const { accepted } = await lease.worker.request('annotation.submit', { id: request.id, ...answer }, { timeoutMs: 5000 }).catch(() => ({ accepted: false }));
+    if (accepted && lease.annotation?.id === request.id) lease.annotation = undefined;
+    return accepted;
   }
 
   /** What /browsers shows: every browser of `owner` (a token fingerprint), or every browser. */

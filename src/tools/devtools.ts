@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { z } from 'zod';
 import { defineTool, elementField, targetField, type ToolAnnotations, type ToolContext } from './tool.ts';
+import { annotateTools } from './annotate.ts';
 import { debuggerTools } from './debugger.ts';
 import { videoTools } from './video.ts';
 
 // The devtools group of @playwright/mcp (--caps devtools): traces, videos and their overlays
-// (video.ts), element highlights, recording actions as code, and the debugger (debugger.ts). Not
-// here: browser_annotate (it waits for a person drawing on the server's screen). State is kept per
-// BrowserContext: a closed browser's recording goes with it, and a reset context starts without any.
+// (video.ts), element highlights, recording actions as code, the debugger (debugger.ts) and a
+// person's annotations through the dashboard (annotate.ts). State is kept per BrowserContext: a
+// closed browser's recording goes with it, and a reset context starts without any.
 
 const READS: ToolAnnotations = { readOnlyHint: true, destructiveHint: false, openWorldHint: true };
 
@@ -221,4 +222,5 @@ export const devtoolsTools = [
   highlight, hideHighlight,
   startRecording, stopRecording,
   ...debuggerTools,
+  ...annotateTools,
 ];

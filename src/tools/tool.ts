@@ -1,6 +1,6 @@
 import type { Dialog, FileChooser, Locator, Page, Request } from 'playwright-core';
 import { z } from 'zod';
-import type { WorkerSettings } from '../ipc/protocol.ts';
+import type { Annotation, WorkerSettings } from '../ipc/protocol.ts';
 import type { Response } from './response.ts';
 
 // Tool files are loaded by the front too (to list tools and validate arguments), so they may
@@ -112,6 +112,11 @@ export interface ToolContext {
   writeOutput(filename: string, data: string | Buffer): Promise<string>;
   /** Resolves a file the client asks us to read (uploads, drops): the output directory or --upload-root only. */
   inputPath(path: string): string;
+  /**
+   * Shows the page (a PNG in CSS pixels) to a person at the dashboard and waits for the boxes
+   * and notes they draw on it, or their cancel; the wait ends with the call (its deadline, a cancel).
+   */
+  awaitAnnotations(request: { url: string; title: string; width: number; height: number; data: string }): Promise<{ annotations: Annotation[] } | { cancelled: true }>;
   /** Aborted when the client cancels the call or its deadline passes. */
   readonly signal: AbortSignal;
   /**

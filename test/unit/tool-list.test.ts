@@ -15,10 +15,8 @@ const reference = JSON.parse(readFileSync(new URL('../fixtures/reference-playwri
 const core = reference.filter((tool) => tool.capability === 'core');
 const optional = reference.filter((tool) => tool.capability !== 'core');
 
-/** Reference tools we do not have, and why they cannot work in this server. */
-const SKIPPED_TOOLS: Record<string, string> = {
-  browser_annotate: 'opens the Playwright Dashboard desktop app for a person at the machine to draw on the page; a headless server has no such person, and it spawns a detached process that would outlive its worker',
-};
+/** Reference tools we do not have, and why they cannot work in this server: none now. */
+const SKIPPED_TOOLS: Record<string, string> = {};
 
 /** Tools of ours that @playwright/mcp does not have, and why they may exist. */
 const EXTRA_TOOLS: Record<string, string> = {

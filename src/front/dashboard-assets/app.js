@@ -1,6 +1,7 @@
 // The dashboard page: renders what /dashboard/events says (capacity, one row per browser), keeps
-// each row's thumbnail fresh about once a second while the page is visible, and ends a browser
-// on End. Text goes in with textContent only: page titles and URLs come from the browsed sites.
+// each row's thumbnail fresh about once a second while the page is visible, ends a browser on
+// End, and lets the operator answer a browser_annotate call by drawing boxes on its screenshot.
+// Text goes in with textContent only: page titles and URLs come from the browsed sites.
 'use strict';
 
 const rows = new Map();
@@ -27,6 +28,11 @@ function newRow(id) {
   cell(tr).appendChild(img);
   const cells = {};
   for (const name of ['session', 'client', 'token', 'age', 'idle', 'tool', 'url', 'tabs', 'memory']) cells[name] = cell(tr, name);
+  const annotateButton = document.createElement('button');
+  annotateButton.className = 'annotate';
+  annotateButton.textContent = 'Annotate';
+  annotateButton.hidden = true;
+  annotateButton.addEventListener('click', () => openAnnotator(id));
   const end = document.createElement('button');
   end.className = 'end';
   end.textContent = 'End';
@@ -34,9 +40,10 @@ function newRow(id) {
     end.disabled = true;
     await fetch(`/dashboard/browsers/${encodeURIComponent(id)}/end`, { method: 'POST' });
   });
-  cell(tr).appendChild(end);
+  const actions = cell(tr);
+  actions.append(annotateButton, end);
   tbody.appendChild(tr);
-  return { tr, img, cells };
+  return { tr, img, cells, annotateButton };
 }
 
 function render(state) {
@@ -58,7 +65,10 @@ function render(state) {
     v.url.textContent = b.title ? `${b.url} (${b.title})` : b.url;
     v.tabs.textContent = String(b.pages);
     v.memory.textContent = megabytes(b.rssBytes);
+    row.annotateButton.hidden = b.annotationSince === null;
+    if (annotating === b.id && b.annotationSince === null) closeAnnotator();
   }
+  if (annotating && !seen.has(annotating)) closeAnnotator();
   for (const [id, row] of rows) {
     if (!seen.has(id)) {
       row.tr.remove();
@@ -97,3 +107,106 @@ async function refreshRecordings() {
 }
 refreshRecordings();
 setInterval(refreshRecordings, 10000);
+
+// Annotating: the operator drags boxes on the page's screenshot and writes a note for each; the
+// boxes go back in CSS pixels of the browser's viewport, whatever size the image is shown at.
+const annotator = document.getElementById('annotator');
+const canvas = document.getElementById('annotator-canvas');
+const shot = document.getElementById('annotator-image');
+const notes = document.getElementById('annotator-notes');
+let annotating = null;
+let request = null;
+let boxes = [];
+
+function closeAnnotator() {
+  annotating = null;
+  request = null;
+  boxes = [];
+  annotator.hidden = true;
+  notes.replaceChildren();
+  for (const frame of canvas.querySelectorAll('.box')) frame.remove();
+}
+
+async function openAnnotator(id) {
+  const response = await fetch(`/dashboard/browsers/${encodeURIComponent(id)}/annotation`);
+  if (!response.ok) {
+    // The call ended since the last update: the next one shows the button again if another waits.
+    const row = rows.get(id);
+    if (row) row.annotateButton.hidden = true;
+    return;
+  }
+  closeAnnotator();
+  annotating = id;
+  request = await response.json();
+  document.getElementById('annotator-page').textContent = request.title ? `${request.url} (${request.title})` : request.url;
+  shot.src = `/dashboard/browsers/${encodeURIComponent(id)}/annotation.png?t=${request.since}`;
+  annotator.hidden = false;
+  annotator.scrollIntoView();
+}
+
+/** CSS pixels of the browser per pixel of the image as shown. */
+const scale = () => request.width / shot.clientWidth;
+
+function addBox(box) {
+  const number = boxes.length + 1;
+  const frame = document.createElement('div');
+  frame.className = 'box';
+  Object.assign(frame.style, { left: `${box.x / scale()}px`, top: `${box.y / scale()}px`, width: `${box.width / scale()}px`, height: `${box.height / scale()}px` });
+  frame.textContent = String(number);
+  canvas.appendChild(frame);
+  const item = document.createElement('li');
+  const note = document.createElement('input');
+  note.type = 'text';
+  note.setAttribute('aria-label', `Note for box ${number}`);
+  note.placeholder = 'What should the agent know about this?';
+  item.appendChild(note);
+  notes.appendChild(item);
+  boxes.push({ ...box, note });
+  note.focus();
+}
+
+let start = null;
+let rubber = null;
+shot.addEventListener('pointerdown', (event) => {
+  if (!request) return;
+  event.preventDefault();
+  const bounds = shot.getBoundingClientRect();
+  start = { x: event.clientX - bounds.left, y: event.clientY - bounds.top };
+  rubber = Object.assign(document.createElement('div'), { className: 'box drawing' });
+  canvas.appendChild(rubber);
+  shot.setPointerCapture(event.pointerId);
+});
+shot.addEventListener('pointermove', (event) => {
+  if (!start) return;
+  const bounds = shot.getBoundingClientRect();
+  const x = Math.max(0, Math.min(event.clientX - bounds.left, bounds.width));
+  const y = Math.max(0, Math.min(event.clientY - bounds.top, bounds.height));
+  Object.assign(rubber.style, { left: `${Math.min(x, start.x)}px`, top: `${Math.min(y, start.y)}px`, width: `${Math.abs(x - start.x)}px`, height: `${Math.abs(y - start.y)}px` });
+});
+shot.addEventListener('pointerup', (event) => {
+  if (!start) return;
+  const bounds = shot.getBoundingClientRect();
+  const x = Math.max(0, Math.min(event.clientX - bounds.left, bounds.width));
+  const y = Math.max(0, Math.min(event.clientY - bounds.top, bounds.height));
+  rubber.remove();
+  const drawn = { x: Math.min(x, start.x), y: Math.min(y, start.y), width: Math.abs(x - start.x), height: Math.abs(y - start.y) };
+  start = null;
+  if (drawn.width < 4 || drawn.height < 4) return; // a click, not a box
+  const s = scale();
+  addBox({ x: drawn.x * s, y: drawn.y * s, width: Math.min(drawn.width * s, request.width - drawn.x * s), height: Math.min(drawn.height * s, request.height - drawn.y * s) });
+});
+
+async function answer(body) {
+  const id = annotating;
+  closeAnnotator();
+  await fetch(`/dashboard/browsers/${encodeURIComponent(id)}/annotation`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+  });
+}
+document.getElementById('annotator-send').addEventListener('click', () => {
+  if (!request) return;
+  void answer({ annotations: boxes.map(({ note, ...box }) => ({ ...box, text: note.value })) });
+});
+document.getElementById('annotator-cancel').addEventListener('click', () => {
+  if (request) void answer({ cancelled: true });
+});
