@@ -404,18 +404,27 @@ export class BrowserSupply {
   pump(): void {
     if (this.stopped) return;
     const { maxBrowsers, minFreeMemoryMb } = this.options.config;
+    // First come, first served across tenants: once a waiter gets nothing, later waiters get
+    // nothing either (not even a worker warm for their own token), so that room is made for it
+    // below; else two tenants' churn recycles every browser to each other and a third starves.
+    // Below the memory floor no room can be made, so the warm workers go to whoever can use them.
     for (const waiter of this.queue.list()) {
       const grant = this.grantFor(waiter.tenant, true);
       if (grant) this.queue.grant(waiter, grant);
+      else if (!this.options.lowMemory()) break;
     }
     // Cold starts still waiting for their turn take a warm worker that turned up instead.
     for (const waiter of [...this.turnWaiters]) {
       if (this.pool.hasFor(waiter.tenant, true) && waiter.withdraw()) waiter.take(this.takeWarm(waiter.tenant)!);
     }
     // Workers being closed will free their slots; make room only for the calls they will not serve.
+    // Oldest first: a pooled worker the waiter cannot use gives its slot up, even one a later
+    // waiter of its token could take.
     let short = this.queue.length - this.closing;
-    while (short > 0) {
-      const foreign = this.pool.takeForeign(this.queue.list().map((waiter) => waiter.tenant));
+    for (const waiter of this.queue.list()) {
+      if (short <= 0) break;
+      if (this.pool.hasFor(waiter.tenant)) continue; // served as soon as those ahead of it are
+      const foreign = this.pool.takeForeign([waiter.tenant]);
       if (foreign) {
         void this.retirePooled(foreign);
       } else if (!this.options.reclaim()) {
