@@ -10,7 +10,7 @@ export class PopupTracker {
   private readonly opening = new Set<string>();
   private readonly listeners = new Set<() => void>();
 
-  private constructor(private readonly session?: CDPSession) {
+  private constructor(session?: CDPSession) {
     session?.on('Target.targetCreated', ({ targetInfo }) => {
       if (targetInfo.type === 'page' && targetInfo.openerId) this.change(() => this.opening.add(targetInfo.targetId));
     });
