@@ -21,11 +21,11 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { processTree } from '../src/supervisor/process-stats.ts';
 import { connectClient, type TestClient } from '../test/helpers/client.ts';
-import { isAlive, survivors, waitUntil } from '../test/helpers/processes.ts';
+import { isAlive, waitUntil } from '../test/helpers/processes.ts';
 import { formatJudgement, judge, startSampler, type Judgement } from './fleet-sampler.ts';
 import {
-  DEFAULT_LANES, HANG_SLACK_MS, VICTIM_TOKEN, finishFleet, listSessions, runLanes, startFleet, timedCall, v1Text, watchFleetTree, within,
-  type Fleet, type Outcome, type Tally,
+  DEFAULT_LANES, HANG_SLACK_MS, VICTIM_TOKEN, finishFleet, fleetCounters, listSessions, processSet, runLanes, startFleet, stillAlive, timedCall, v1Text,
+  watchFleetTree, within, type Fleet, type Outcome, type ProcessSet, type Tally,
 } from './load-lanes.ts';
 import { unexpectedCodes, warmupFor } from './soak.ts';
 
@@ -68,6 +68,7 @@ export interface ChaosReport {
   perLane: { calls: number; ok: number; lastOkAt: number }[];
   faults: FaultResult[];
   judgement: Judgement;
+  counters: Record<string, number>;
   /** Lanes that stopped succeeding. */
   laneProblems: string[];
   afterwards: string[];
@@ -90,7 +91,7 @@ interface Victim {
   workerPid: number;
   browserPid: number;
   /** Its worker's process tree before the fault. */
-  tree: number[];
+  tree: ProcessSet;
 }
 
 async function openVictim(fleet: Fleet): Promise<Victim> {
@@ -105,7 +106,7 @@ async function openVictim(fleet: Fleet): Promise<Victim> {
     await client.close();
     throw new Error('GET /sessions does not list the victim\'s worker and browser PIDs');
   }
-  return { client, workerPid: listed.workerPid, browserPid: listed.browserPid, tree: processTree(listed.workerPid) };
+  return { client, workerPid: listed.workerPid, browserPid: listed.browserPid, tree: processSet(processTree(listed.workerPid)) };
 }
 
 const waitCall = (client: TestClient) => timedCall(() => client.call('browser_wait_for', { time: WAIT_SECONDS }), v1Text, WAIT_DEADLINE_MS, 'browser_wait_for');
@@ -125,8 +126,8 @@ async function recovers(victim: Victim, fleet: Fleet, problems: string[]): Promi
 
 /** The victim's old processes are all gone (a killed worker takes its Chromium with it). */
 async function oldTreeGone(victim: Victim, problems: string[]): Promise<void> {
-  await waitUntil(() => survivors(victim.tree).filter((pid) => victim.tree.includes(pid)).length === 0, 15_000);
-  const left = survivors(victim.tree).filter((pid) => victim.tree.includes(pid));
+  await waitUntil(() => stillAlive(victim.tree).length === 0, 15_000);
+  const left = stillAlive(victim.tree);
   if (left.length) problems.push(`processes of the victim's old worker tree still alive 15 s after the fault: ${left.join(', ')}`);
 }
 
@@ -335,8 +336,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     : lane.lastOkAt < lastFaultAt - 30_000 ? [`lane ${index} had no successful call in the last 30 s of faults`] : []);
   const samples = await sampler.stop();
   const judgement = judge(samples, fleet.maxBrowsers, warmupFor(options.minutes));
+  const counters = await fleetCounters(fleet).catch(() => ({}));
   const afterwards = await finishFleet(fleet, lanes.leftovers, tree);
-  return { minutes: options.minutes, tally: lanes.tally, unexpected: unexpectedCodes(lanes.tally), perLane: lanes.perLane, faults, judgement, laneProblems, afterwards, ms: Date.now() - started };
+  return { minutes: options.minutes, tally: lanes.tally, unexpected: unexpectedCodes(lanes.tally), perLane: lanes.perLane, faults, judgement, counters, laneProblems, afterwards, ms: Date.now() - started };
 }
 
 export function formatChaos(report: ChaosReport): string {
@@ -352,6 +354,7 @@ export function formatChaos(report: ChaosReport): string {
     ...Object.entries(kinds).map(([kind, k]) => `  ${kind.padEnd(16)} ${k.injected} injected (${k.inFlight} mid-call), ${k.survived} survived`),
     `lanes: ${report.tally.calls} calls, ok ${report.tally.ok}; sessions ${JSON.stringify(report.tally.sessions)}; per lane ok ${report.perLane.map((l) => l.ok).join('/')}`,
     `lane errors by code: ${JSON.stringify(report.tally.byCode)}`,
+    `server counters: ${JSON.stringify(report.counters)}`,
     ...Object.entries(report.tally.examples).map(([code, example]) => `  e.g. ${code}: ${example.replace(/\n/g, ' ')}`),
     ...formatJudgement(report.judgement),
   ];

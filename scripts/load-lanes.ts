@@ -13,7 +13,7 @@ import { connectClient, resultText, type TestClient } from '../test/helpers/clie
 import { startCli, type CliInstance } from '../test/helpers/cli.ts';
 import { connectModern, modernText, type ModernClient } from '../test/helpers/modern-client.ts';
 import { startPageServer, type PageServer } from '../test/helpers/pages.ts';
-import { survivors, waitUntil } from '../test/helpers/processes.ts';
+import { isAlive, waitUntil } from '../test/helpers/processes.ts';
 import { processTree } from '../src/supervisor/process-stats.ts';
 
 export const ADMIN_TOKEN = 'reliability-admin-token-0123456789';
@@ -108,6 +108,21 @@ export function removeFleetTemp(fleet: Fleet): void {
 
 export interface SessionListing { id: string; browser: { workerPid: number; browserPid?: number } | null }
 export interface BrowserListing { workerPid: number; sessionId: string | null; handlePrefix: string }
+
+/**
+ * The fleet's counters from /metrics (browsers acquired by how, ended by reason and whether
+ * recycled, faults, worker starts), summed by their labels: what recycling and recovery did.
+ */
+export async function fleetCounters(fleet: Fleet): Promise<Record<string, number>> {
+  const { body } = await fleet.admin<string>('/metrics');
+  const counters: Record<string, number> = {};
+  const wanted = /^browser_fleet_(browsers_acquired_total|browsers_ended_total|browser_faults_total|worker_starts_total|sessions_ended_total|browsers_refused_total)(\{[^}]*\})? (\S+)$/;
+  for (const line of String(body).split('\n')) {
+    const match = line.match(wanted);
+    if (match) counters[`${match[1]}${match[2] ?? ''}`] = Number(match[3]);
+  }
+  return counters;
+}
 
 export async function listSessions(fleet: Fleet): Promise<SessionListing[]> {
   return (await fleet.admin<{ sessions: SessionListing[] }>('/sessions')).body.sessions;
@@ -401,13 +416,44 @@ export async function cleanUpLeftovers(fleet: Fleet, leftovers: Leftovers): Prom
 // The end of a run: nothing left
 
 /**
- * Every PID the server's tree ever had, scanned every `intervalMs` (a process that outlives its
- * parent is reparented away from the tree, so what was seen is what to check afterwards).
+ * When a process started (field 22 of /proc/PID/stat, clock ticks since boot): with its PID it
+ * names one process, where a PID alone does not. PIDs wrap at 32768 here and a run spawns
+ * thousands of processes, so a PID seen in the tree early may belong to another program later.
  */
-export function watchFleetTree(fleet: Fleet, intervalMs = 500): { seen: Set<number>; stop(): Set<number> } {
-  const seen = new Set<number>();
+export function startTimeOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Processes by PID and start time, for asking later which of them are still alive. */
+export type ProcessSet = Map<number, string>;
+
+export function processSet(pids: number[]): ProcessSet {
+  const set: ProcessSet = new Map();
+  for (const pid of pids) {
+    const start = startTimeOf(pid);
+    if (start !== undefined) set.set(pid, start);
+  }
+  return set;
+}
+
+/** The processes of `set` still alive: same PID, same start time, not a zombie. */
+export function stillAlive(set: ProcessSet): number[] {
+  return [...set].filter(([pid, start]) => isAlive(pid) && startTimeOf(pid) === start).map(([pid]) => pid);
+}
+
+/**
+ * Every process the server's tree ever had, scanned every `intervalMs` (a process that outlives
+ * its parent is reparented away from the tree, so what was seen is what to check afterwards).
+ */
+export function watchFleetTree(fleet: Fleet, intervalMs = 500): { seen: ProcessSet; stop(): ProcessSet } {
+  const seen: ProcessSet = new Map();
   const scan = () => {
-    for (const pid of processTree(fleet.cli.process.pid!)) seen.add(pid);
+    for (const [pid, start] of processSet(processTree(fleet.cli.process.pid!))) seen.set(pid, start);
   };
   scan();
   const timer = setInterval(scan, intervalMs);
@@ -420,7 +466,7 @@ export function watchFleetTree(fleet: Fleet, intervalMs = 500): { seen: Set<numb
  * no worker TMPDIR and nothing under --output-dir is left. Returns what was wrong; always stops
  * and removes everything, whatever it found.
  */
-export async function finishFleet(fleet: Fleet, leftovers: Leftovers, tree: { stop(): Set<number> }): Promise<string[]> {
+export async function finishFleet(fleet: Fleet, leftovers: Leftovers, tree: { stop(): ProcessSet }): Promise<string[]> {
   const problems: string[] = [];
   try {
     await cleanUpLeftovers(fleet, leftovers);
@@ -441,8 +487,8 @@ export async function finishFleet(fleet: Fleet, leftovers: Leftovers, tree: { st
   const exit = await Promise.race([fleet.cli.exited, delay(40_000, undefined, { ref: false })]);
   if (!exit) problems.push('the server did not exit within 40 s of SIGTERM');
   else if (exit.code !== 0) problems.push(`the server exited with ${exit.code ?? exit.signal} after SIGTERM`);
-  await waitUntil(() => survivors(seen).length === 0, 10_000);
-  const alive = survivors(seen);
+  await waitUntil(() => stillAlive(seen).length === 0, 10_000);
+  const alive = stillAlive(seen);
   if (alive.length) problems.push(`processes of the server's tree alive after it exited: ${alive.map(describePid).join('; ')}`);
   const temps = workerTempDirs(fleet);
   if (temps.length) problems.push(`worker TMPDIRs left: ${temps.join(', ')}`);

@@ -13,7 +13,7 @@
 //   --lanes L       client lanes (default 8; every 4th lane is an SDK v2 stateless client)
 import { pathToFileURL } from 'node:url';
 import { formatJudgement, judge, startSampler, type Judgement, type Sample } from './fleet-sampler.ts';
-import { DEFAULT_LANES, finishFleet, runLanes, startFleet, watchFleetTree, type Fleet, type Tally } from './load-lanes.ts';
+import { DEFAULT_LANES, fleetCounters, finishFleet, runLanes, startFleet, watchFleetTree, type Fleet, type Tally } from './load-lanes.ts';
 
 export interface SoakOptions {
   minutes: number;
@@ -42,6 +42,8 @@ export interface SoakReport {
   samples: Sample[];
   warmupSeconds: number;
   judgement: Judgement;
+  /** The server's counters at the end (scripts/load-lanes.ts fleetCounters). */
+  counters: Record<string, number>;
   /** What was wrong at the end (leftovers), if anything. */
   afterwards: string[];
   ms: number;
@@ -75,8 +77,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const samples = await sampler.stop();
   const warmupSeconds = warmupFor(options.minutes);
   const judgement = judge(samples, fleet.maxBrowsers, warmupSeconds);
+  const counters = await fleetCounters(fleet).catch(() => ({}));
   const afterwards = await finishFleet(fleet, lanes.leftovers, tree);
-  return { minutes: options.minutes, tally: lanes.tally, unexpected: unexpectedCodes(lanes.tally), samples, warmupSeconds, judgement, afterwards, ms: Date.now() - started };
+  return { minutes: options.minutes, tally: lanes.tally, unexpected: unexpectedCodes(lanes.tally), samples, warmupSeconds, judgement, counters, afterwards, ms: Date.now() - started };
 }
 
 export function formatSoak(report: SoakReport): string {
@@ -87,6 +90,7 @@ export function formatSoak(report: SoakReport): string {
     `errors by code: ${JSON.stringify(tally.byCode)}`,
     ...Object.entries(tally.examples).map(([code, example]) => `  e.g. ${code}: ${example.replace(/\n/g, ' ')}`),
     `calls by tool: ${JSON.stringify(tally.byTool)}`,
+    `server counters: ${JSON.stringify(report.counters)}`,
     ...formatJudgement(report.judgement),
   ];
   for (const [code, n] of Object.entries(report.unexpected)) lines.push(`UNEXPECTED ${n} x ${code}`);
