@@ -48,6 +48,12 @@ describe('browser_annotate through the dashboard', () => {
     await annotateButton().click({ timeout: 15_000 });
     await operator.locator('#annotator').waitFor();
     await operator.waitForFunction(() => (document.getElementById('annotator-image') as HTMLImageElement).naturalWidth > 0);
+    // Laid out: the same box on two frames in a row.
+    // (A string: tsx would wrap a named inner function in a helper the page does not have.)
+    await operator.waitForFunction(`new Promise((resolve) => {
+      const first = JSON.stringify(document.getElementById('annotator-image').getBoundingClientRect());
+      requestAnimationFrame(() => requestAnimationFrame(() => resolve(first === JSON.stringify(document.getElementById('annotator-image').getBoundingClientRect()))));
+    })`);
   }
 
   /** Drags a box on the shown screenshot between two points given in the page's CSS pixels. */

@@ -140,8 +140,8 @@ async function openAnnotator(id) {
   request = await response.json();
   document.getElementById('annotator-page').textContent = request.title ? `${request.url} (${request.title})` : request.url;
   shot.src = `/dashboard/browsers/${encodeURIComponent(id)}/annotation.png?t=${request.since}`;
+  // A panel over the dashboard: rows coming and going below never move the image while a box is drawn.
   annotator.hidden = false;
-  annotator.scrollIntoView();
 }
 
 /** CSS pixels of the browser per pixel of the image as shown. */
