@@ -6,6 +6,7 @@ import {
   IPC_VERSION, isToWorker,
   type EventMessage, type EventName, type Events, type FromWorker, type Methods, type PageLog, type RequestMessage, type WorkerSettings,
 } from '../src/ipc/protocol.ts';
+import { processTree } from '../src/supervisor/process-stats.ts';
 import { redactDeep } from '../src/tools/redact.ts';
 import { Annotations } from './annotations.ts';
 import { BrowserSession } from './browser-session.ts';
@@ -52,8 +53,19 @@ async function exitSoon(code: number): Promise<never> {
   return exit();
 }
 
-/** Nobody is left to remove this worker's files (the front died, perhaps by SIGKILL): do it here. */
+/**
+ * Nobody is left to remove this worker's files (the front died, perhaps by SIGKILL): do it here.
+ * The browser, if it did not close in time, would outlive this process for a moment and could
+ * write its profile (in our TMPDIR) again after the removal: stop our children first.
+ */
 function removeSessionFiles(): void {
+  for (const pid of processTree(process.pid).slice(1)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
   const { outputDir, tempDir } = session?.settings ?? {};
   for (const dir of [outputDir, tempDir]) if (dir) rmSync(dir, { recursive: true, force: true });
 }
