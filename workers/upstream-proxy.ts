@@ -13,6 +13,14 @@ export interface Upstream {
 
 const DEFAULT_PORTS = { 'http:': 80, 'https:': 443, 'socks5:': 1080 } as const;
 
+/** The user name and password of a proxy URL, decoded. */
+function credentials(url: URL): { username?: string; password?: string } {
+  return {
+    username: url.username ? decodeURIComponent(url.username) : undefined,
+    password: url.password ? decodeURIComponent(url.password) : undefined,
+  };
+}
+
 /** Parses a --proxy-server URL; throws on a scheme the egress proxy cannot chain to. */
 export function parseUpstream(server: string): Upstream {
   const url = new URL(server);
@@ -22,16 +30,14 @@ export function parseUpstream(server: string): Upstream {
     protocol,
     host: url.hostname.replace(/^\[|\]$/g, ''),
     port: url.port ? Number(url.port) : DEFAULT_PORTS[protocol],
-    username: url.username ? decodeURIComponent(url.username) : undefined,
-    password: url.password ? decodeURIComponent(url.password) : undefined,
+    ...credentials(url),
   };
 }
 
 /** Playwright's `proxy` option for `server`: Chromium takes no credentials in the URL. */
 export function playwrightProxy(server: string, bypass?: string): { server: string; bypass?: string; username?: string; password?: string } {
   const url = new URL(server);
-  const username = url.username ? decodeURIComponent(url.username) : undefined;
-  const password = url.password ? decodeURIComponent(url.password) : undefined;
+  const { username, password } = credentials(url);
   return { server: `${url.protocol}//${url.host}`, ...(bypass && { bypass }), ...(username && { username }), ...(password && { password }) };
 }
 

@@ -397,12 +397,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private async importStorageState(call: ToolCall, owner: string | undefined, lease: BrowserLease): Promise<ToolCall> {
     const uri = call.args.storageState;
     if (typeof uri !== 'string' || !uri.startsWith(FILE_URI_SCHEME)) return call;
-    const named = parseFileUri(uri);
-    const source = named && this.handles.get(named.handle);
-    if (!named || !source || source.owner !== owner) {
-      throw new FleetError('BROWSER_NOT_FOUND', `Storage state ${uri.slice(0, 300)} not found: no such file, or its browser has ended. resources/list shows what there is.`);
-    }
-    const contents = await readLeaseFile(source.outputDir, named.file, uri);
+    // The caller reads it as it would with resources/read: another token's file is not found.
+    const contents = await this.readResource({ owner }, uri);
     if (!('text' in contents)) throw new FleetError('INVALID_ARGUMENTS', `Storage state ${uri.slice(0, 300)} is not a JSON file saved by browser_storage_state.`);
     await writeFile(join(lease.outputDir, IMPORTED_STORAGE_STATE), contents.text, { mode: 0o600 });
     return { ...call, args: { ...call.args, storageState: IMPORTED_STORAGE_STATE } };

@@ -167,29 +167,39 @@ function addBox(box) {
 
 let start = null;
 let rubber = null;
+
+/** Where `event` is on the image as shown, kept inside it. */
+function pointOn(event) {
+  const bounds = shot.getBoundingClientRect();
+  return {
+    x: Math.max(0, Math.min(event.clientX - bounds.left, bounds.width)),
+    y: Math.max(0, Math.min(event.clientY - bounds.top, bounds.height)),
+  };
+}
+
+/** The box between the drag's start and `event`, in pixels of the image as shown. */
+function dragged(event) {
+  const { x, y } = pointOn(event);
+  return { x: Math.min(x, start.x), y: Math.min(y, start.y), width: Math.abs(x - start.x), height: Math.abs(y - start.y) };
+}
+
 shot.addEventListener('pointerdown', (event) => {
   if (!request) return;
   event.preventDefault();
-  const bounds = shot.getBoundingClientRect();
-  start = { x: event.clientX - bounds.left, y: event.clientY - bounds.top };
+  start = pointOn(event);
   rubber = Object.assign(document.createElement('div'), { className: 'box drawing' });
   canvas.appendChild(rubber);
   shot.setPointerCapture(event.pointerId);
 });
 shot.addEventListener('pointermove', (event) => {
   if (!start) return;
-  const bounds = shot.getBoundingClientRect();
-  const x = Math.max(0, Math.min(event.clientX - bounds.left, bounds.width));
-  const y = Math.max(0, Math.min(event.clientY - bounds.top, bounds.height));
-  Object.assign(rubber.style, { left: `${Math.min(x, start.x)}px`, top: `${Math.min(y, start.y)}px`, width: `${Math.abs(x - start.x)}px`, height: `${Math.abs(y - start.y)}px` });
+  const box = dragged(event);
+  Object.assign(rubber.style, { left: `${box.x}px`, top: `${box.y}px`, width: `${box.width}px`, height: `${box.height}px` });
 });
 shot.addEventListener('pointerup', (event) => {
   if (!start) return;
-  const bounds = shot.getBoundingClientRect();
-  const x = Math.max(0, Math.min(event.clientX - bounds.left, bounds.width));
-  const y = Math.max(0, Math.min(event.clientY - bounds.top, bounds.height));
   rubber.remove();
-  const drawn = { x: Math.min(x, start.x), y: Math.min(y, start.y), width: Math.abs(x - start.x), height: Math.abs(y - start.y) };
+  const drawn = dragged(event);
   start = null;
   if (drawn.width < 4 || drawn.height < 4) return; // a click, not a box
   const s = scale();
