@@ -113,21 +113,60 @@ export function formatReport(report: FuzzReport): string {
 // Values: JSON with raw tokens, odd strings and numbers, printing without megabytes
 
 /** Text put into a JSON body verbatim: numbers JSON.stringify cannot write (1e999), deep nesting. */
-class Raw {
+export class Raw {
   constructor(readonly text: string) {}
 }
 /** A property left out of an object (a JSON-RPC id or jsonrpc that is missing). */
-const MISSING = Symbol('missing');
+export const MISSING = Symbol('missing');
 
-/** JSON text of `value`, Raw tokens verbatim, MISSING properties left out. */
-function serialize(value: unknown): string {
-  if (value instanceof Raw) return value.text;
-  if (Array.isArray(value)) return `[${value.map((item) => (item === MISSING ? 'null' : serialize(item))).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const parts = Object.entries(value).filter(([, v]) => v !== MISSING).map(([k, v]) => `${JSON.stringify(k)}:${serialize(v)}`);
-    return `{${parts.join(',')}}`;
+/**
+ * Longest body text the fuzzer builds, in UTF-16 units: 8 times the default body limit. A value
+ * whose text would be longer (2,000 copies of a 1 MB string, say) is cut off there: the server
+ * must refuse such a body with 413 whatever its end, and building it whole took gigabytes of
+ * this process's heap (the out-of-memory of the first long runs).
+ */
+export const SERIALIZED_LIMIT = 32 * 1024 * 1024;
+const FULL = Symbol('full');
+
+/** JSON text of `value`, Raw tokens verbatim, MISSING properties left out; cut off after `limit` units. */
+export function serialize(value: unknown, limit = SERIALIZED_LIMIT): string {
+  const pieces: string[] = [];
+  let length = 0;
+  const put = (text: string) => {
+    pieces.push(text);
+    length += text.length;
+    if (length > limit) throw FULL;
+  };
+  const write = (item: unknown): void => {
+    if (item instanceof Raw) return put(item.text);
+    if (Array.isArray(item)) {
+      put('[');
+      item.forEach((element, at) => {
+        if (at > 0) put(',');
+        write(element === MISSING ? null : element);
+      });
+      return put(']');
+    }
+    if (item !== null && typeof item === 'object') {
+      put('{');
+      let first = true;
+      for (const [key, field] of Object.entries(item)) {
+        if (field === MISSING) continue;
+        put(`${first ? '' : ','}${JSON.stringify(key)}:`);
+        first = false;
+        write(field);
+      }
+      return put('}');
+    }
+    put(JSON.stringify(item) ?? 'null');
+  };
+  try {
+    write(value);
+  } catch (error) {
+    if (error !== FULL) throw error;
   }
-  return JSON.stringify(value) ?? 'null';
+  const text = pieces.join('');
+  return text.length > limit ? text.slice(0, limit) : text;
 }
 
 /** A short, printable rendering of any generated value: long strings and Raw tokens summarized. */
@@ -471,12 +510,7 @@ async function callTool(target: Target, era: { sessionId: string } | { modern: t
     if (typeof browser === 'string') headers['mcp-param-browser'] = paramHeader(browser);
     message = { jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args, _meta: envelope() } };
   }
-  let text: string;
-  try {
-    text = serialize(message);
-  } catch (error) {
-    throw new NotSendable(`cannot build the body: ${(error as Error).message}`); // past V8's longest string
-  }
+  const text = serialize(message);
   const req: RawRequest = { method: 'POST', path: '/mcp', headers, body: Buffer.from(text, 'utf8') };
   const reply = await sendChecked(target.base, req, timeoutMs, message);
   const { messages } = messagesOf(reply);
@@ -1043,12 +1077,11 @@ async function runToolCase(runner: Runner, state: ToolState, tool: Tool, generat
   const unsafe = unsafeUrl(args, target.pages);
   if (unsafe) throw new Error(`fuzzer bug: generated a URL that leaves 127.0.0.1: ${unsafe}`);
   // What the server will see once it parsed the body (a Raw `1e999` is Infinity, not an object).
-  let seen: unknown;
-  try {
-    seen = JSON.parse(serialize(args));
-  } catch (error) {
-    throw new NotSendable(`cannot build the body: ${(error as Error).message}`); // past V8's longest string
-  }
+  // A body over the limit is refused with 413 before anything parses it, so the fuzzer does not
+  // parse it either: 100 copies of an item nested 2^17 deep are 25 MB of text but 13 million
+  // arrays, which ran this process out of heap in a long run.
+  const body = serialize(args);
+  const seen: unknown = Buffer.byteLength(body) <= target.config.bodyLimit ? JSON.parse(body) : undefined;
   const object = seen !== null && typeof seen === 'object' && !Array.isArray(seen) ? seen as Record<string, unknown> : undefined;
   const parsed = object ? tool.input.safeParse(normalizeLegacyArgs(object)) : undefined;
   // The call's own deadline, as the server computes it; odd numbers (time: -1e308) can make it non-finite or negative.
