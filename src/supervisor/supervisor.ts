@@ -751,20 +751,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const leases = [...this.leases.values()];
     const stats = await treesStats(leases.map((lease) => lease.worker.pid));
     const browsers = await Promise.all(leases.map(async (lease): Promise<DashboardRow> => {
-      const status = await this.statusOf(lease.worker);
       const session = lease.sessionId ? this.sessions.get(lease.sessionId) : undefined;
       return {
         id: lease.id,
-        handlePrefix: lease.handle.slice(0, 8),
-        sessionId: lease.sessionId ?? null,
+        ...await this.listed(lease),
         clientName: session?.clientName ?? null,
-        token: lease.owner?.slice(0, 8) ?? null,
         ageMs: now - lease.createdAt,
         idleMs: lease.inFlight > 0 ? 0 : now - lease.lastActivityAt,
         tool: lease.tool ?? null,
-        url: status.url,
-        title: status.title,
-        pages: status.pages,
         rssBytes: stats.get(lease.worker.pid)?.rssBytes ?? 0,
         annotationSince: lease.annotation?.since ?? null,
       };
@@ -806,21 +800,26 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   async listBrowsers(filter: { owner?: string } = {}): Promise<BrowserListing[]> {
     const now = Date.now();
     const leases = [...this.leases.values()].filter((lease) => filter.owner === undefined || lease.owner === filter.owner);
-    return Promise.all(leases.map(async (lease) => {
-      const status = await this.statusOf(lease.worker);
-      return {
-        handlePrefix: lease.handle.slice(0, 8),
-        token: lease.owner?.slice(0, 8) ?? null,
-        sessionId: lease.sessionId ?? null,
-        own: this.isOwn(lease),
-        workerPid: lease.worker.pid,
-        url: status.url,
-        title: status.title,
-        pages: status.pages,
-        createdAt: new Date(lease.createdAt).toISOString(),
-        idleMs: now - lease.lastActivityAt,
-      };
-    }));
+    return Promise.all(leases.map(async (lease) => ({
+      ...await this.listed(lease),
+      own: this.isOwn(lease),
+      workerPid: lease.worker.pid,
+      createdAt: new Date(lease.createdAt).toISOString(),
+      idleMs: now - lease.lastActivityAt,
+    })));
+  }
+
+  /** What both /browsers and the dashboard say of a browser: whose it is and what it shows. */
+  private async listed(lease: BrowserLease): Promise<Pick<BrowserListing, 'handlePrefix' | 'token' | 'sessionId' | 'url' | 'title' | 'pages'>> {
+    const status = await this.statusOf(lease.worker);
+    return {
+      handlePrefix: lease.handle.slice(0, 8),
+      token: lease.owner?.slice(0, 8) ?? null,
+      sessionId: lease.sessionId ?? null,
+      url: status.url,
+      title: status.title,
+      pages: status.pages,
+    };
   }
 
   private async describe(lease: BrowserLease, rssBytes: number): Promise<BrowserInfo> {
