@@ -11,7 +11,7 @@
 // Traffic goes only to 127.0.0.1: URL arguments point at the local page server or at schemes the
 // server must refuse; browser_run_code_unsafe stays disabled (default caps).
 //
-// Usage: node --import tsx scripts/fuzz.ts [--cases N] [--seed S] [--budget-sec T] [--full-waits] [--verbose]
+// Usage: npm run fuzz -- [--cases N] [--seed S] [--budget-sec T] [--full-waits] [--verbose]
 //   --cases N      runs of each property (7 HTTP ones, one per tool and era, non-object arguments
 //                  per era, browser_run_code_unsafe: 62 with 26 tools); default 20
 //   --seed S       fast-check seed (each property derives its own from it); default: random, printed
