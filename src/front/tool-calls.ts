@@ -113,7 +113,7 @@ export async function runToolCall(
   const parsed = tool.input.safeParse(normalizeLegacyArgs(args));
   if (!parsed.success) return errorResult(describeInvalid(tool.name, parsed.error));
   // The worker gets a little past the tool's deadline, so Playwright's own timeout error (which
-  // says what it waited for) wins; the front gives up on it by the deadline plus one second.
+  // says what it waited for) wins; the front gives up on it 900 ms past the deadline (call-forwarding.ts).
   const timeoutMs = toolTimeoutMs(tool, parsed.data, config) + WORKER_RESERVE_MS;
   const browser = typeof parsed.data.browser === 'string' ? parsed.data.browser : undefined;
   // The parsed arguments, not the raw ones: unknown keys (however deep) never reach the worker.

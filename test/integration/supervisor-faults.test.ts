@@ -5,6 +5,10 @@ import { isAlive, waitUntil } from '../helpers/processes.ts';
 import type { TestServer } from '../helpers/server.ts';
 import { record, startFixtureServer, workerPid as pidOf } from './fixture-server.ts';
 
+/** The tools' deadline in this suite (--timeout-action). */
+const DEADLINE_MS = 500;
+/** What a loaded CI machine may add to an HTTP round trip beyond the second the server allows itself. */
+const LOADED_SLACK_MS = 250;
 const LOST = /page state \(open tabs, navigation history, cookies, storage\) was lost/;
 
 describe('faults under a call (fixture workers)', () => {
@@ -13,7 +17,7 @@ describe('faults under a call (fixture workers)', () => {
   let bystander: TestClient;
 
   before(async () => {
-    server = await startFixtureServer({ timeoutAction: 500, maxBrowsers: 4 });
+    server = await startFixtureServer({ timeoutAction: DEADLINE_MS, maxBrowsers: 4 });
     [client, bystander] = await Promise.all([connectClient(server.url), connectClient(server.url)]);
     await Promise.all([client.call('browser_snapshot'), bystander.call('browser_snapshot')]);
   });
@@ -52,9 +56,12 @@ describe('faults under a call (fixture workers)', () => {
 
   test('a worker whose event loop is wedged misses heartbeats and is killed and replaced', async () => {
     const before = workerPid(client);
+    const started = Date.now();
     const result = await client.call('browser_evaluate', { function: 'block' });
+    const elapsed = Date.now() - started;
     assert.equal(result.isError, true);
     assert.match(resultText(result), /stopped answering heartbeats .* while browser_evaluate was running\. A fresh browser was started/);
+    assert.ok(elapsed < DEADLINE_MS + 1000 + LOADED_SLACK_MS, `told by the deadline plus a second (${elapsed} ms)`);
     assert.ok(await waitUntil(() => !isAlive(before), 2000), 'the wedged worker was killed');
     assert.ok(server.logs.some((l) => /stopped answering heartbeats/.test(String(l.msg)) && l.sessionId === client.sessionId), 'logged with the session id');
     await assertNextResultTellsStateLost();
@@ -71,9 +78,14 @@ describe('faults under a call (fixture workers)', () => {
 
   test('a call the worker never answers times out with TOOL_TIMEOUT; a worker that still answers pings is kept', async () => {
     const before = workerPid(client);
+    const started = Date.now();
     const result = await client.call('browser_evaluate', { function: 'never' });
+    const elapsed = Date.now() - started;
     assert.equal(result.isError, true);
     assert.match(resultText(result), /did not finish within \d+ ms.*\[TOOL_TIMEOUT\]/);
+    // The front's own timer answers: 900 ms past the deadline, so the client has it within a second.
+    assert.ok(elapsed >= DEADLINE_MS + 900, `not before the front gave up (${elapsed} ms)`);
+    assert.ok(elapsed < DEADLINE_MS + 1000 + LOADED_SLACK_MS, `told by the deadline plus a second (${elapsed} ms)`);
     assert.equal(workerPid(client), before, 'a responsive worker is not replaced');
     assert.doesNotMatch(resultText(await client.call('browser_snapshot')), /Notice/);
   });
