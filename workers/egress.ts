@@ -10,8 +10,9 @@ const logRefusal: OnRefused = (target, reason) => {
 
 /**
  * What the session's browser may reach. Two layers:
- * - request interception on the context refuses blocked schemes (file:, ...) and blocked
- *   origins up front, with a readable page for a refused navigation;
+ * - with origin lists or --block-private-networks, request interception on the context refuses
+ *   blocked schemes (file:, ...) and blocked origins up front, with a readable page for a
+ *   refused navigation (without them, the tools' checks and Chromium's own rules suffice);
  * - when origin lists or --block-private-networks are set, a forward proxy in this process
  *   carries every connection and vets it again, because Chromium follows redirects without
  *   consulting the route handler, and resolves host names itself after any earlier check.
@@ -56,8 +57,17 @@ export class Egress {
     return this.policy.filtersNetwork ? { serviceWorkers: 'block', ...proxy } : proxy;
   }
 
-  /** Installs the request check on a new context (call once per context, before any page loads). */
+  /**
+   * Installs the request check on a new context (call once per context, before any page loads)
+   * when there is more to check than Chromium checks itself. With no origin list and no
+   * --block-private-networks only schemes are refused, and a web page cannot load or navigate to
+   * the refused ones anyway (file:, chrome:, view-source:... are not reachable from web content),
+   * while the tools check what a client asks for; so the context goes unintercepted: request
+   * interception turns Chromium's HTTP cache off for the whole context and costs every request
+   * a round trip to this process. (With filters, a remote browser has interception alone: no proxy.)
+   */
   async install(context: BrowserContext): Promise<void> {
+    if (!this.policy.filtersNetwork) return;
     await context.route('**/*', (route) => this.screen(route));
   }
 

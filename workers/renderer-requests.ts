@@ -7,8 +7,8 @@ const ENABLE_CAP_MS = 250;
  * Requests a page's renderer starts while an action runs, as a DevTools session of our own reports
  * them.
  *
- * Why not Playwright's `request` event alone: with request interception on (the egress check is
- * always installed), Playwright emits `request` only once the browser process has paused the request
+ * Why not Playwright's `request` event alone: with request interception on (the egress check
+ * under origin lists or --block-private-networks), Playwright emits `request` only once the browser process has paused the request
  * as well, and that can come after a round trip to the page. A click whose handler calls `fetch`
  * would then look like a click that started nothing. The renderer announces a request on every
  * session as it starts it, before it answers a later evaluate on that session, so a round trip on
