@@ -58,6 +58,23 @@ describe('egress: schemes (default policy)', () => {
     assert.match(url, /"http:\/\/127\.0\.0\.1:\d+\/ok"/);
   });
 
+  test('nor load, open or frame one: Chromium holds these without request interception', async () => {
+    await client.call('browser_navigate', { url: `${pages.url}/ok` });
+    assert.match(await fetchFrom(client, 'file:///etc/hostname'), /"failed"/);
+    const framed = await client.text('browser_evaluate', { function: `async () => {
+      const frame = document.createElement('iframe');
+      frame.src = 'file:///etc/hostname';
+      document.body.append(frame);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      try { return frame.contentDocument ? 'readable: ' + frame.contentDocument.body.innerText : 'opaque'; } catch { return 'opaque'; }
+    }` });
+    assert.match(framed, /### Result\n"(readable: |opaque)"\n/, 'the frame stayed empty');
+    assert.match(framed, /Not allowed to load local resource: file:\/\/\/etc\/hostname/, 'Chromium refused it');
+    await client.call('browser_evaluate', { function: '() => { window.open("file:///etc/hostname"); window.open("chrome://version"); }' });
+    const tabs = await client.text('browser_tabs', { action: 'list' });
+    assert.doesNotMatch(tabs, /(file|chrome):\/\//, 'no tab shows a file: or chrome: page');
+  });
+
   test('without --block-private-networks a loopback page loads', async () => {
     const text = await client.text('browser_navigate', { url: `${pages.url}/ok` });
     assert.match(text, /Page Title: OK/);
