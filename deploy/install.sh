@@ -3,7 +3,7 @@
 # step of deploy/Dockerfile's image is here, so that test/e2e/install-script.test.ts can run the
 # same steps on a machine (the image itself is not built by the tests).
 #
-#   deploy/install.sh [--app-dir DIR] [--output-dir DIR] [--uid N]
+#   deploy/install.sh [--app-dir DIR] [--output-dir DIR] [--uid N] [--with-video]
 #
 #   --app-dir DIR     the project copy to install into (package.json, package-lock.json, bin/, src/,
 #                     workers/); default $BF_APP_DIR, else /opt/browser-fleet
@@ -12,6 +12,8 @@
 #   --uid N           uid (and gid) for the browser-fleet user when it is created; default $BF_UID,
 #                     else the next free system uid. The image fixes one, so that USER and
 #                     Kubernetes' runAsUser can name it.
+#   --with-video      also install ffmpeg, which video recording needs (--record video|both, or
+#                     --caps devtools for browser_start_video); default: without
 #
 # Steps: check that Node >= 20 is on PATH (Debian bookworm's nodejs is 18, so Node comes with the
 # base image or is installed beforehand); install chromium-headless-shell, tini and ca-certificates
@@ -42,6 +44,7 @@ while [ $# -gt 0 ]; do
     --app-dir) [ $# -ge 2 ] || die "--app-dir needs a directory"; APP_DIR=$2; shift 2 ;;
     --output-dir) [ $# -ge 2 ] || die "--output-dir needs a directory"; OUTPUT_DIR=$2; shift 2 ;;
     --uid) [ $# -ge 2 ] || die "--uid needs a number"; NEW_UID=$2; shift 2 ;;
+    --with-video) PACKAGES="$PACKAGES ffmpeg"; shift ;;
     -h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac

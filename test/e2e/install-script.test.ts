@@ -147,6 +147,12 @@ describe('deploy/install.sh', () => {
     assert.equal(idOf('-u'), Number(uid));
     const again = statSync(output);
     assert.deepEqual([again.ino, again.uid, again.mode & 0o777], [out.ino, out.uid, 0o700], 'the same directory, as it was');
+
+    // Video needs ffmpeg, which only --with-video adds (npm test's pretest has installed it already).
+    assert.doesNotMatch(second.stdout, /ffmpeg/);
+    const video = runScript(['--app-dir', app, '--output-dir', output, '--with-video']);
+    assert.equal(video.status, 0, video.all);
+    assert.match(video.stdout, /packages: chromium-headless-shell tini ca-certificates ffmpeg already installed/);
   });
 
   test('refuses a --uid other than the existing user\'s, before changing anything', () => {
