@@ -29,6 +29,7 @@ describe('npm start', () => {
       assert.doesNotMatch(plain.stderr(), /ffmpeg/);
       const client = await connectClient(plain.url);
       assert.ok((await client.client.listTools()).tools.some((tool) => tool.name === 'browser_navigate'));
+      assert.match(await client.text('browser_navigate', { url: 'data:text/html,<title>Started by npm start</title>' }), /Page Title: Started by npm start/, 'its workers start and browse');
       await client.close();
     } finally {
       await plain.stop();
