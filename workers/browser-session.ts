@@ -9,17 +9,15 @@ import { redactor } from '../src/tools/redact.ts';
 import { truncateSnapshot, type RenderState } from '../src/tools/response.ts';
 import type { BrowserChoices, ConsoleEntry, ModalState, RequestEntry, SettleOptions } from '../src/tools/tool.ts';
 import { FleetError } from '../src/errors.ts';
-import { ConsoleRecorder } from './console-recorder.ts';
 import { contextOptionsOf, DEFAULT_VIEWPORT, enableDebugger, runInitPages } from './context-setup.ts';
 import { Egress } from './egress.ts';
-import { describeModalStates, ModalStates } from './modal-states.ts';
-import { NetworkRecorder } from './network-recorder.ts';
+import { describeModalStates } from './modal-states.ts';
 import { PopupTracker } from './popup-tracker.ts';
-import { RendererRequests } from './renderer-requests.ts';
 import { confinePath } from './paths.ts';
 import { SessionOutputs } from './session-outputs.ts';
 import { settle } from './settle.ts';
 import type { ProbedTab } from './stuck-page.ts';
+import { Tabs } from './tabs.ts';
 
 /** Flags that keep Chromium quiet on a closed network and quick to start. */
 const CHROMIUM_ARGS = [
@@ -30,26 +28,6 @@ const CHROMIUM_ARGS = [
   '--no-first-run',
   '--disable-gpu',
 ];
-
-/** Longest wait for a tab's title when rendering a result, ms. */
-const TITLE_WAIT_MS = 500;
-
-/** What is recorded about each page from the moment it opens. */
-interface PageRecords {
-  console: ConsoleRecorder;
-  network: NetworkRecorder;
-  modals: ModalStates;
-  /** Requests the page's renderer starts, seen without waiting for the interception layer. */
-  requests: RendererRequests;
-  /** The title when the page last answered; a page behind a dialog cannot. */
-  title: string;
-  /** --init-page modules run on this page; the page is handed to a tool only after them. */
-  initialized: Promise<void>;
-}
-
-function newRecords(page: Page, initialized: Promise<void> = Promise.resolve()): PageRecords {
-  return { console: new ConsoleRecorder(page), network: new NetworkRecorder(page), modals: new ModalStates(page), requests: new RendererRequests(page), title: '', initialized };
-}
 
 /**
  * The Chromium to launch with `options`, or why it cannot be launched. Checked before the
@@ -87,7 +65,6 @@ function childPids(): number[] {
 export class BrowserSession {
   private browser?: Browser;
   private context?: BrowserContext;
-  private current?: Page;
   browserPid?: number;
   /** Called when the browser goes away without being asked to. */
   onDisconnected?: (reason: string) => void;
@@ -100,10 +77,8 @@ export class BrowserSession {
   private closing = false;
   /** What the browser may reach (schemes, origins, private networks); outlives relaunches. */
   private egress?: Egress;
-  /** Open tabs in the order they opened (the selected one is `current`). */
-  private tabList: Page[] = [];
-  /** Recorders of each page, attached the moment it opens. */
-  private readonly records = new WeakMap<Page, PageRecords>();
+  /** Open tabs, the selected one, and the recorders of each page. */
+  private readonly tabs = new Tabs();
   /** PAGE_LIMIT errors for popups closed since the last tool call. */
   private blockedPopups: string[] = [];
   /** Videos of this context's tabs, closed ones too (--record video): written when the lease finishes. */
@@ -183,8 +158,7 @@ export class BrowserSession {
       const expected = this.closing;
       this.browser = undefined;
       this.context = undefined;
-      this.current = undefined;
-      this.tabList = [];
+      this.tabs.clear();
       this.isolated.clear();
       this.browserPid = undefined;
       if (!expected) this.onDisconnected?.(endpoint ? `the connection to the browser server ${endpoint} was lost` : 'the browser process exited unexpectedly');
@@ -200,7 +174,7 @@ export class BrowserSession {
     this.videos = [];
     const page = await context.newPage();
     if (this.settings.caps.includes('devtools') && this.settings.caps.includes('unsafe-code')) await enableDebugger(context, page);
-    this.current = await this.ready(page);
+    this.tabs.select(await this.ready(page));
   }
 
   /**
@@ -238,7 +212,7 @@ export class BrowserSession {
 
   /** `page` once the --init-page modules ran on it. */
   private async ready(page: Page): Promise<Page> {
-    await this.recordsOf(page).initialized;
+    await this.tabs.recordsOf(page).initialized;
     return page;
   }
 
@@ -290,8 +264,7 @@ export class BrowserSession {
     }
     const videos = this.videos.splice(0);
     this.context = undefined;
-    this.current = undefined;
-    this.tabList = [];
+    this.tabs.clear();
     await this.closeIsolated();
     await context.close();
     for (const [index, video] of videos.entries()) {
@@ -322,8 +295,7 @@ export class BrowserSession {
   private async replaceContext(): Promise<void> {
     const context = this.context;
     this.context = undefined;
-    this.current = undefined;
-    this.tabList = [];
+    this.tabs.clear();
     await this.closeIsolated();
     await context?.close();
     await this.openContext(this.browser!, this.egress!);
@@ -335,8 +307,7 @@ export class BrowserSession {
     const browser = this.browser;
     this.browser = undefined;
     this.context = undefined;
-    this.current = undefined;
-    this.tabList = [];
+    this.tabs.clear();
     this.isolated.clear();
     await browser?.close().catch(() => {});
   }
@@ -348,16 +319,15 @@ export class BrowserSession {
   /** Every page, ours or a popup, passes here before it can run anything we would miss. */
   private onPage(page: Page): void {
     this.popups?.pageArrived();
-    if (this.tabList.length >= this.settings.maxPages) {
-      this.blockedPopups.push(`A popup was closed: this session already has ${this.tabList.length} tabs, the most it may have ` +
+    if (this.tabs.count >= this.settings.maxPages) {
+      this.blockedPopups.push(`A popup was closed: this session already has ${this.tabs.count} tabs, the most it may have ` +
         `(--max-pages ${this.settings.maxPages}) [PAGE_LIMIT]. Close a tab with browser_tabs first.`);
       void page.close().catch(() => {});
       return;
     }
     const initialized = runInitPages(page, this.settings.initPage);
     initialized.catch(() => {}); // awaited (and reported) by whoever hands the page to a tool
-    this.records.set(page, newRecords(page, initialized));
-    this.tabList.push(page);
+    this.tabs.track(page, initialized);
     const video = page.video();
     if (video) this.videos.push(video);
     page.on('console', (message) => {
@@ -369,12 +339,6 @@ export class BrowserSession {
       if (request.isNavigationRequest()) this.outputs.navigationRequested(request);
     });
     page.on('crash', () => this.onCrash(page));
-    page.on('close', () => {
-      const index = this.tabList.indexOf(page);
-      if (index === -1) return;
-      this.tabList.splice(index, 1);
-      if (this.current === page) this.current = this.tabList[Math.min(index, this.tabList.length - 1)];
-    });
   }
 
   /**
@@ -389,32 +353,23 @@ export class BrowserSession {
     void page.close().catch(() => {});
   }
 
-  private recordsOf(page: Page): PageRecords {
-    let records = this.records.get(page);
-    if (!records) {
-      records = newRecords(page);
-      this.records.set(page, records);
-    }
-    return records;
-  }
-
   /** The selected tab; launches a browser or opens a tab when there is none. */
   private launching?: Promise<void>;
 
   async currentPage(): Promise<Page> {
     // Two calls arriving after browser_close share one launch rather than starting two browsers.
     if (!this.isOpen) await (this.launching ??= this.launch().finally(() => { this.launching = undefined; }));
-    if (!this.current || this.current.isClosed()) this.current = this.tabList.at(-1) ?? await this.context!.newPage();
-    return this.ready(this.current);
+    const page = this.tabs.selectedOpen() ?? this.tabs.select(this.tabs.newest() ?? await this.context!.newPage());
+    return this.ready(page);
   }
 
   currentPageOrUndefined(): Page | undefined {
-    return this.current && !this.current.isClosed() ? this.current : undefined;
+    return this.tabs.selectedOpen();
   }
 
   /** Open tabs in the order they opened. */
   pages(): Page[] {
-    return this.tabList.filter((page) => !page.isClosed());
+    return this.tabs.open();
   }
 
   /** Opens a tab and selects it, in the isolated context of that name if one is given; refuses past --max-pages. */
@@ -437,31 +392,24 @@ export class BrowserSession {
       }
       context = await named;
     }
-    this.current = await context.newPage();
-    return this.ready(this.current);
+    return this.ready(this.tabs.select(await context.newPage()));
   }
 
   /** Selects tab `index` and brings it to the front. */
   async selectTab(index: number): Promise<Page> {
     const page = this.pages()[index];
-    if (!page) throw new FleetError('TOOL_FAILED', `Tab ${index} not found: ${this.describeTabCount()}.`);
+    if (!page) throw new FleetError('TOOL_FAILED', `Tab ${index} not found: ${this.tabs.describeCount()}.`);
     await page.bringToFront();
-    this.current = page;
-    return page;
+    return this.tabs.select(page);
   }
 
   /** Closes tab `index` (the selected one when omitted); returns its URL. */
   async closeTab(index?: number): Promise<string> {
     const page = index === undefined ? this.currentPageOrUndefined() : this.pages()[index];
-    if (!page) throw new FleetError('TOOL_FAILED', index === undefined ? 'There is no open tab to close.' : `Tab ${index} not found: ${this.describeTabCount()}.`);
+    if (!page) throw new FleetError('TOOL_FAILED', index === undefined ? 'There is no open tab to close.' : `Tab ${index} not found: ${this.tabs.describeCount()}.`);
     const url = page.url();
     await page.close();
     return url;
-  }
-
-  private describeTabCount(): string {
-    const count = this.pages().length;
-    return count ? `there are ${count} tabs, numbered 0 to ${count - 1}` : 'there are no open tabs';
   }
 
   /** PAGE_LIMIT messages of popups closed since the previous call. */
@@ -471,35 +419,34 @@ export class BrowserSession {
 
   /** Every open tab for the stuck-tab probe: whether it is selected, whether a dialog holds it. */
   tabStates(): ProbedTab[] {
-    const selected = this.currentPageOrUndefined();
-    return this.pages().map((page) => ({ page, selected: page === selected, blockedByDialog: this.recordsOf(page).modals.blocksScripts }));
+    return this.tabs.states();
   }
 
   /** Modal states open on the selected tab. */
   modalStates(): ModalState[] {
     const page = this.currentPageOrUndefined();
-    return page ? this.recordsOf(page).modals.list() : [];
+    return page ? this.tabs.recordsOf(page).modals.list() : [];
   }
 
   /** Forgets `state` once a tool handled it. */
   clearModalState(state: ModalState): void {
-    for (const page of this.pages()) this.recordsOf(page).modals.clear(state);
+    for (const page of this.pages()) this.tabs.recordsOf(page).modals.clear(state);
   }
 
   /** Console entries of `page`: since its last navigation, or all with `all`. */
   consoleMessages(page: Page, options: { all?: boolean } = {}): ConsoleEntry[] {
-    return this.recordsOf(page).console.messages(options.all);
+    return this.tabs.recordsOf(page).console.messages(options.all);
   }
 
   /** Requests of `page` since its last navigation, or since it opened with `all`. */
   requests(page: Page, options: { all?: boolean } = {}): RequestEntry[] {
-    const network = this.recordsOf(page).network;
+    const network = this.tabs.recordsOf(page).network;
     return options.all ? network.all() : network.sinceNavigation();
   }
 
   /** Request number `index` of `page`, while still recorded. */
   request(page: Page, index: number): RequestEntry | undefined {
-    return this.recordsOf(page).network.byIndex(index);
+    return this.tabs.recordsOf(page).network.byIndex(index);
   }
 
   /** Writes a file the client asked for, inside the session's output directory only. */
@@ -577,33 +524,7 @@ export class BrowserSession {
   /** Runs `action` on the selected tab and waits for what it started; see workers/settle.ts. */
   async settleAfter(action: () => Promise<unknown>, deadline = Date.now() + this.settings.timeoutAction, options?: SettleOptions): Promise<void> {
     const page = await this.currentPage();
-    await settle(page, this.recordsOf(page), this.popups, action, deadline, options);
-  }
-
-  /** `work`, unless a modal state opens on `page` first (then undefined: a dialog would stall it). */
-  private async unlessModal<T>(page: Page, work: () => Promise<T>): Promise<T | undefined> {
-    const modals = this.recordsOf(page).modals;
-    if (modals.list().length) return undefined;
-    const next = modals.next();
-    try {
-      return await Promise.race([work(), next.opened.then(() => undefined)]);
-    } finally {
-      next.dispose();
-    }
-  }
-
-  private async titleOf(page: Page): Promise<string> {
-    const records = this.recordsOf(page);
-    if (records.modals.blocksScripts) return records.title;
-    // A tab stuck in script never answers; its last known title must not hang every later result.
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), TITLE_WAIT_MS);
-    });
-    const title = await Promise.race([this.unlessModal(page, () => page.title()).catch(() => undefined), late]);
-    clearTimeout(timer);
-    records.title = title ?? records.title;
-    return records.title;
+    await settle(page, this.tabs.recordsOf(page), this.popups, action, deadline, options);
   }
 
   /** The page state the serializer prints after a tool ran. */
@@ -611,11 +532,11 @@ export class BrowserSession {
     const crashes = this.crashNotices.splice(0);
     const page = this.currentPageOrUndefined();
     if (!page) return crashes.length ? { notices: crashes } : {};
-    const records = this.recordsOf(page);
+    const records = this.tabs.recordsOf(page);
     // Titles and the snapshot are independent round trips to the browser: run them together.
     const [tabs, text] = await Promise.all([
-      Promise.all(this.pages().map(async (p, index) => ({ index, current: p === page, url: p.url(), title: await this.titleOf(p) }))),
-      snapshot.include ? this.unlessModal(page, () => this.captureSnapshot(snapshot)) : undefined,
+      Promise.all(this.pages().map(async (p, index) => ({ index, current: p === page, url: p.url(), title: await this.tabs.titleOf(p) }))),
+      snapshot.include ? this.tabs.unlessModal(page, () => this.captureSnapshot(snapshot)) : undefined,
     ]);
     const state: RenderState = { page: { url: page.url(), title: tabs.find((tab) => tab.current)?.title ?? records.title }, tabs };
     const fresh = records.console.takeNew(this.settings.consoleLevel);
