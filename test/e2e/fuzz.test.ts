@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatReport, reportFailed, runFuzz } from '../../scripts/fuzz.ts';
+import { formatReport, reportFailed } from '../../scripts/fuzz/report.ts';
+import { runFuzz } from '../../scripts/fuzz.ts';
 
 // The short form of scripts/fuzz.ts: a few cases of every property with a fixed seed, bounded in
 // time, against a real server (in this process) with real Chromium; traffic only to 127.0.0.1.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { MISSING, Raw, SERIALIZED_LIMIT, serialize } from '../../scripts/fuzz.ts';
+import { MISSING, Raw, SERIALIZED_LIMIT, serialize } from '../../scripts/fuzz/values.ts';
 
 describe("the fuzzer's body writer", () => {
   test('writes JSON, raw tokens verbatim, and leaves missing properties out', () => {
