@@ -15,11 +15,11 @@ import { forwardCall, withNotices, type CallOptions } from './call-forwarding.ts
 import { Recordings } from './recordings.ts';
 import { FILE_URI_SCHEME, listFiles, parseFileUri, readLeaseFile, resourceLinks, type FileContents, type FileResource } from './lease-files.ts';
 import { Heartbeat } from './heartbeat.ts';
-import { treesStats } from './process-stats.ts';
 import { Reaper } from './reaper.ts';
 import { Recovery } from './recovery.ts';
+import { browsersView, dashboardView, sessionsView, type ViewSource } from './views.ts';
 import type {
-  BrowserEndReason, BrowserInfo, BrowserLease, BrowserListing, Caller, DashboardRow, DashboardView, DrainStatus, EndReason, Readiness, SessionInfo, SessionRecord, SupervisorEvents,
+  BrowserEndReason, BrowserLease, BrowserListing, Caller, DashboardView, DrainStatus, EndReason, Readiness, SessionInfo, SessionRecord, SupervisorEvents,
 } from './session-types.ts';
 
 /** How the supervisor is built; tests swap the worker program and the browser path. */
@@ -117,6 +117,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Resolved each time the last session and browser are gone (a drain's end). */
   private readonly emptyWatchers = new Set<() => void>();
   private shutdownPromise?: Promise<void>;
+  /** What /sessions, /browsers and the dashboard read (views.ts). */
+  private readonly views: ViewSource = {
+    sessions: this.sessions,
+    leases: this.leases,
+    statusOf: (worker) => this.statusOf(worker),
+    isOwn: (lease) => this.isOwn(lease),
+    capacity: () => {
+      const counts = this.supply.counts();
+      return { inUse: counts.inUse, max: counts.max, queued: counts.queued, warm: counts.warm, closing: counts.closing, freeMemoryBytes: (this.options.freeMemory ?? freeMemoryBytes)() };
+    },
+  };
 
   constructor(private readonly options: SupervisorOptions) {
     super();
@@ -712,17 +723,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /** What /sessions shows: the sessions of `owner` (a token fingerprint), or every session. */
-  async list(filter: { owner?: string } = {}): Promise<SessionInfo[]> {
-    const records = [...this.sessions.values()].filter((record) => filter.owner === undefined || record.owner === filter.owner);
-    const stats = await treesStats(records.flatMap((record) => (record.browser ? [record.browser.worker.pid] : [])));
-    return Promise.all(records.map(async (record) => ({
-      id: record.id,
-      clientName: record.clientName,
-      createdAt: new Date(record.createdAt).toISOString(),
-      lastActivityAt: new Date(record.lastActivityAt).toISOString(),
-      inFlight: record.inFlight,
-      browser: record.browser ? await this.describe(record.browser, stats.get(record.browser.worker.pid)?.rssBytes ?? 0) : null,
-    })));
+  list(filter: { owner?: string } = {}): Promise<SessionInfo[]> {
+    return sessionsView(this.views, filter);
   }
 
   /**
@@ -746,28 +748,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /** What the dashboard shows: capacity and every browser held for a client, with its page and memory. */
-  async dashboardView(): Promise<DashboardView> {
-    const now = Date.now();
-    const leases = [...this.leases.values()];
-    const stats = await treesStats(leases.map((lease) => lease.worker.pid));
-    const browsers = await Promise.all(leases.map(async (lease): Promise<DashboardRow> => {
-      const session = lease.sessionId ? this.sessions.get(lease.sessionId) : undefined;
-      return {
-        id: lease.id,
-        ...await this.listed(lease),
-        clientName: session?.clientName ?? null,
-        ageMs: now - lease.createdAt,
-        idleMs: lease.inFlight > 0 ? 0 : now - lease.lastActivityAt,
-        tool: lease.tool ?? null,
-        rssBytes: stats.get(lease.worker.pid)?.rssBytes ?? 0,
-        annotationSince: lease.annotation?.since ?? null,
-      };
-    }));
-    const counts = this.supply.counts();
-    return {
-      capacity: { inUse: counts.inUse, max: counts.max, queued: counts.queued, warm: counts.warm, closing: counts.closing, freeMemoryBytes: (this.options.freeMemory ?? freeMemoryBytes)() },
-      browsers: browsers.sort((a, b) => b.ageMs - a.ageMs),
-    };
+  dashboardView(): Promise<DashboardView> {
+    return dashboardView(this.views);
   }
 
   /** A JPEG of browser `id`'s selected tab for the dashboard, or undefined. */
@@ -797,44 +779,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /** What /browsers shows: every browser of `owner` (a token fingerprint), or every browser. */
-  async listBrowsers(filter: { owner?: string } = {}): Promise<BrowserListing[]> {
-    const now = Date.now();
-    const leases = [...this.leases.values()].filter((lease) => filter.owner === undefined || lease.owner === filter.owner);
-    return Promise.all(leases.map(async (lease) => ({
-      ...await this.listed(lease),
-      own: this.isOwn(lease),
-      workerPid: lease.worker.pid,
-      createdAt: new Date(lease.createdAt).toISOString(),
-      idleMs: now - lease.lastActivityAt,
-    })));
-  }
-
-  /** What both /browsers and the dashboard say of a browser: whose it is and what it shows. */
-  private async listed(lease: BrowserLease): Promise<Pick<BrowserListing, 'handlePrefix' | 'token' | 'sessionId' | 'url' | 'title' | 'pages'>> {
-    const status = await this.statusOf(lease.worker);
-    return {
-      handlePrefix: lease.handle.slice(0, 8),
-      token: lease.owner?.slice(0, 8) ?? null,
-      sessionId: lease.sessionId ?? null,
-      url: status.url,
-      title: status.title,
-      pages: status.pages,
-    };
-  }
-
-  private async describe(lease: BrowserLease, rssBytes: number): Promise<BrowserInfo> {
-    const worker = lease.worker;
-    const status = await this.statusOf(worker);
-    return {
-      id: lease.id,
-      workerPid: worker.pid,
-      ...(worker.browserEndpoint && { endpoint: worker.browserEndpoint }),
-      ...status,
-      uses: worker.uses,
-      createdAt: new Date(lease.createdAt).toISOString(),
-      lastActivityAt: new Date(lease.lastActivityAt).toISOString(),
-      rssBytes,
-    };
+  listBrowsers(filter: { owner?: string } = {}): Promise<BrowserListing[]> {
+    return browsersView(this.views, filter);
   }
 
   /**
