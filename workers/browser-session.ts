@@ -1,16 +1,15 @@
 import { copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { chromium, selectors, type Browser, type BrowserContext, type Locator, type Page, type Video } from 'playwright-core';
-import { findBrowser } from '../src/browser/find-browser.ts';
 import type { BrowserOptions, PageLog, WorkerSettings, WorkerStatus } from '../src/ipc/protocol.ts';
-import { parentMap } from '../src/supervisor/process-stats.ts';
 import { redactor } from '../src/tools/redact.ts';
 import { truncateSnapshot, type RenderState } from '../src/tools/response.ts';
 import type { BrowserChoices, ConsoleEntry, ModalState, RequestEntry, SettleOptions } from '../src/tools/tool.ts';
 import { FleetError } from '../src/errors.ts';
 import { contextOptionsOf, DEFAULT_VIEWPORT, enableDebugger, runInitPages } from './context-setup.ts';
 import { Egress } from './egress.ts';
+import { CHROMIUM_ARGS, childPids, launchableExecutable, sameLaunch } from './launch.ts';
 import { describeModalStates } from './modal-states.ts';
 import { PopupTracker } from './popup-tracker.ts';
 import { confinePath } from './paths.ts';
@@ -19,44 +18,7 @@ import { settle } from './settle.ts';
 import type { ProbedTab } from './stuck-page.ts';
 import { Tabs } from './tabs.ts';
 
-/** Flags that keep Chromium quiet on a closed network and quick to start. */
-const CHROMIUM_ARGS = [
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-gpu',
-];
-
-/**
- * The Chromium to launch with `options`, or why it cannot be launched. Checked before the
- * running browser is closed, so a refused browser_open leaves the session as it was.
- */
-function launchableExecutable(options: BrowserOptions): string {
-  if (options.headless) return options.executablePath;
-  // DISPLAY is the browser's environment, not one of our options, so only process.env knows it.
-  if (!process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
-    throw new FleetError('TOOL_FAILED', 'Headed mode needs a display, and this server has none (DISPLAY is not set). ' +
-      'Start the server under an X server or with `xvfb-run`, or keep headless: true.');
-  }
-  if (!/headless/.test(basename(options.executablePath))) return options.executablePath;
-  const full = findBrowser({ headed: true });
-  if (!full) throw new FleetError('TOOL_FAILED', `Headed mode needs full Chromium; ${options.executablePath} is headless-only. Install chromium or pass --executable-path.`);
-  return full.path;
-}
-
 const REF_PATTERN = /^(f\d+)?e\d+$/;
-
-/** Whether two option sets run the same browser process, told apart at most by context options. */
-function sameLaunch(a: BrowserOptions, b: BrowserOptions): boolean {
-  return a.executablePath === b.executablePath && a.headless === b.headless;
-}
-
-/** Direct children of this process: the browser Playwright launched. Found by parentage, never by name. */
-function childPids(): number[] {
-  return parentMap().get(process.pid) ?? [];
-}
 
 /**
  * One browser, one context, its tabs. Owns launching, the selected tab, ref resolution,
