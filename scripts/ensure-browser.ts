@@ -20,7 +20,8 @@ export function extrasFor(config: Pick<Config, 'record' | 'caps'>): Extra[] {
 
 function run(cmd: string, args: string[]): void {
   console.error(`ensure-browser: ${cmd} ${args.join(' ')}`);
-  const r = spawnSync(cmd, args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  // Its output goes to stderr, as ours does: under `npm start -- --stdio` stdout is MCP's alone.
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 2, 2], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status}`);
 }
 
