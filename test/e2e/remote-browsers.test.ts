@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { browserOf } from '../helpers/browsers.ts';
 import { connectClient, resultText, type TestClient } from '../helpers/client.ts';
-import { freePort } from '../helpers/haproxy.ts';
+import { freePort } from '../helpers/ports.ts';
 import { startPageServer, type PageServer } from '../helpers/pages.ts';
 import { descendants, isAlive, waitUntil } from '../helpers/processes.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';

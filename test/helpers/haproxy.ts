@@ -1,19 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.ts';
 import { isAlive, waitUntil } from './processes.ts';
 
 /** The shipped configuration, as users run it. */
 export const HAPROXY_CONFIG = fileURLToPath(new URL('../../deploy/haproxy/haproxy.cfg', import.meta.url));
-
-/** A free TCP port on 127.0.0.1 (taken and released: a race with other programs is possible, and rare). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Debian's haproxy on the shipped config, listening on 127.0.0.1; `nodes` are the instances' ports. */
 export interface HaproxyInstance {
