@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { findBrowser } from '../src/browser/find-browser.ts';
+import { recordsVideo } from '../src/browser/playwright-browsers-path.ts';
 import type { Config } from '../src/config.ts';
 
 /** Commands a run may need besides Chromium, as Debian packages named like them. */
@@ -14,8 +15,7 @@ const EXTRAS: readonly Extra[] = ['haproxy', 'ffmpeg'];
 
 /** What a server started with `config` needs besides Chromium: ffmpeg when its browsers record video. */
 export function extrasFor(config: Pick<Config, 'record' | 'caps'>): Extra[] {
-  const video = config.record === 'video' || config.record === 'both' || config.caps.includes('devtools');
-  return video ? ['ffmpeg'] : [];
+  return recordsVideo(config) ? ['ffmpeg'] : [];
 }
 
 function run(cmd: string, args: string[]): void {

@@ -34,6 +34,11 @@ export function playwrightBrowsersPath(name: keyof typeof LAYOUT, target: string
   return root;
 }
 
+/** Whether a server with these options films its browsers, so needs ffmpeg: --record video|both, or browser_start_video (--caps devtools). */
+export function recordsVideo(config: { record: string; caps: readonly string[] }): boolean {
+  return config.record === 'video' || config.record === 'both' || config.caps.includes('devtools');
+}
+
 /** The workers' PLAYWRIGHT_BROWSERS_PATH for video: Debian's ffmpeg; undefined when no ffmpeg is on the PATH. */
 export function playwrightFfmpegDir(): string | undefined {
   const found = spawnSync('sh', ['-c', 'command -v ffmpeg'], { encoding: 'utf8' });

@@ -4,7 +4,7 @@ import type { Config } from '../config.ts';
 import { FleetError, toFleetError } from '../errors.ts';
 import type { BrowserOptions, WorkerSettings } from '../ipc/protocol.ts';
 import { MOBILE_DEVICE } from '../browser/devices.ts';
-import { playwrightFfmpegDir } from '../browser/playwright-browsers-path.ts';
+import { playwrightFfmpegDir, recordsVideo } from '../browser/playwright-browsers-path.ts';
 import { BrowserEndpoints } from './endpoints.ts';
 import { WorkerHandle } from '../ipc/worker-handle.ts';
 import type { WorkerProgram } from '../ipc/worker-program.ts';
@@ -68,9 +68,7 @@ export class WorkerLauncher {
   constructor(private readonly options: LauncherOptions) {
     this.concurrency = Math.max(1, options.concurrency ?? availableParallelism());
     this.endpoints = new BrowserEndpoints(options.config.browserEndpoint);
-    const record = options.config.record;
-    // Video needs ffmpeg: for --record video, and for browser_start_video (--caps devtools).
-    if (record === 'video' || record === 'both' || options.config.caps.includes('devtools')) {
+    if (recordsVideo(options.config)) {
       const ffmpeg = playwrightFfmpegDir();
       if (ffmpeg) this.env = { PLAYWRIGHT_BROWSERS_PATH: ffmpeg };
       else options.log.error('--record video needs ffmpeg on the PATH (apt-get install ffmpeg); browsers will fail to record video');
