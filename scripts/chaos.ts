@@ -28,6 +28,7 @@ import {
   watchFleetTree, within, type Fleet, type Outcome, type ProcessSet, type Tally,
 } from './load-lanes.ts';
 import { unexpectedCodes, warmupFor } from './soak.ts';
+import { runLength } from './cli-flags.ts';
 
 export const HEARTBEAT_INTERVAL_MS = 500;
 /** Short, so a SIGSTOPped worker is found out within seconds; not so short that a busy 2-core machine trips it. */
@@ -367,15 +368,8 @@ export function formatChaos(report: ChaosReport): string {
   return lines.join('\n');
 }
 
-function flag(name: string): string | undefined {
-  const at = process.argv.indexOf(name);
-  return at > 0 ? process.argv[at + 1] : undefined;
-}
-
 async function main(): Promise<void> {
-  const minutes = Number(flag('--minutes') ?? 10);
-  const sampleEveryMs = Number(flag('--sample-sec') ?? 30) * 1000;
-  if (!(minutes > 0 && minutes <= 24 * 60) || !(sampleEveryMs >= 1000)) throw new Error('--minutes must be in (0, 1440] and --sample-sec at least 1');
+  const { minutes, sampleEveryMs } = runLength(10);
   const report = await runChaos({ minutes, sampleEveryMs, log: (line) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`) });
   process.stdout.write(`${formatChaos(report)}\n`);
   process.exitCode = chaosFailed(report) ? 1 : 0;

@@ -39,6 +39,7 @@ import { FIXTURE, HTTP_TIMEOUT_MS, SERVER_CONFIG, V1, V2, callTool, closeModernB
 import { nonObjectArgs, objectArb, type Schema } from './fuzz/tool-arguments.ts';
 import { HANDLE, ensureBrowser, runToolCase, type ToolState } from './fuzz/tool-cases.ts';
 import { oddString } from './fuzz/values.ts';
+import { flag } from './cli-flags.ts';
 
 // ---------------------------------------------------------------------------------------------
 // The run
@@ -137,11 +138,6 @@ export async function runFuzz(input: FuzzOptions): Promise<FuzzReport> {
 
 // ---------------------------------------------------------------------------------------------
 // CLI
-
-function flag(name: string): string | undefined {
-  const at = process.argv.indexOf(name);
-  return at > 0 ? process.argv[at + 1] : undefined;
-}
 
 async function main(): Promise<void> {
   const seed = Number(flag('--seed') ?? Math.floor(Math.random() * 2 ** 31));

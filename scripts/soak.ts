@@ -14,6 +14,7 @@
 import { pathToFileURL } from 'node:url';
 import { formatJudgement, judge, startSampler, type Judgement, type Sample } from './fleet-sampler.ts';
 import { DEFAULT_LANES, fleetCounters, finishFleet, runLanes, startFleet, watchFleetTree, type Fleet, type Tally } from './load-lanes.ts';
+import { flag, runLength } from './cli-flags.ts';
 
 export interface SoakOptions {
   minutes: number;
@@ -100,16 +101,9 @@ export function formatSoak(report: SoakReport): string {
   return lines.join('\n');
 }
 
-function flag(name: string): string | undefined {
-  const at = process.argv.indexOf(name);
-  return at > 0 ? process.argv[at + 1] : undefined;
-}
-
 async function main(): Promise<void> {
-  const minutes = Number(flag('--minutes') ?? 20);
-  const sampleEveryMs = Number(flag('--sample-sec') ?? 30) * 1000;
+  const { minutes, sampleEveryMs } = runLength(20);
   const lanes = flag('--lanes') === undefined ? undefined : Number(flag('--lanes'));
-  if (!(minutes > 0 && minutes <= 24 * 60) || !(sampleEveryMs >= 1000)) throw new Error('--minutes must be in (0, 1440] and --sample-sec at least 1');
   const report = await runSoak({ minutes, sampleEveryMs, lanes, log: (line) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`) });
   process.stdout.write(`${formatSoak(report)}\n`);
   process.stdout.write(`samples: ${JSON.stringify(report.samples.map(({ browsers, ...rest }) => ({ ...rest, browsers: browsers.length })))}\n`);
